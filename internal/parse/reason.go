@@ -1,0 +1,60 @@
+package parse
+
+// Reason is why a message is partial or failed. Its Label is a bounded metric
+// label; Text is what a person reads in the parse_error column.
+type Reason uint8
+
+const (
+	ReasonNone Reason = iota
+	ReasonEmpty
+	ReasonBadPRI
+	ReasonBadTimestamp
+	ReasonNoHostname
+	ReasonTruncated
+	ReasonBadValue
+	ReasonBadJSON
+	ReasonMissingField
+	ReasonBadToken
+)
+
+var reasons = [...]struct{ label, text string }{
+	ReasonNone:         {"", ""},
+	ReasonEmpty:        {"empty", "empty message"},
+	ReasonBadPRI:       {"bad_pri", "malformed <PRI>"},
+	ReasonBadTimestamp: {"bad_timestamp", "no recognisable syslog timestamp"},
+	ReasonNoHostname:   {"no_hostname", "header ends before the hostname"},
+	ReasonTruncated:    {"truncated", "message ends inside"},
+	ReasonBadValue:     {"bad_value", "malformed value for"},
+	ReasonBadJSON:      {"bad_json", "malformed JSON at"},
+	ReasonMissingField: {"missing_field", "required field missing:"},
+	ReasonBadToken:     {"bad_token", "token is not KEY=VALUE:"},
+}
+
+// Label is the reason's metric label ("" for none).
+func (r Reason) Label() string { return reasons[r].label }
+
+// Reasons lists every reason with a label, for pre-registering metrics.
+func Reasons() []Reason {
+	out := make([]Reason, 0, len(reasons)-1)
+	for r := ReasonEmpty; int(r) < len(reasons); r++ {
+		out = append(out, r)
+	}
+	return out
+}
+
+// AppendError appends the human-readable parse error ("" when none).
+func (e *Event) AppendError(dst []byte) []byte {
+	if e.Reason == ReasonNone {
+		return dst
+	}
+	dst = append(dst, reasons[e.Reason].text...)
+	if len(e.ErrField) > 0 {
+		dst = append(dst, ' ')
+		f := e.ErrField
+		if len(f) > 64 {
+			f = f[:64]
+		}
+		dst = append(dst, f...)
+	}
+	return dst
+}
