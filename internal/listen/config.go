@@ -75,8 +75,8 @@ func (c *UDPConfig) Validate() error {
 		return config.FieldError("address", errors.New("is required"))
 	case c.Readers < 1 || c.Readers > 64:
 		return config.FieldError("readers", fmt.Errorf("%d is not between 1 and 64", c.Readers))
-	case c.MaxMessageSize < 480 || c.MaxMessageSize > 65507:
-		return config.FieldError("max_message_size", fmt.Errorf("%v is outside 480 B..65507 B (the UDP payload limit)", c.MaxMessageSize))
+	case c.MaxMessageSize < 480 || c.MaxMessageSize > 64<<10:
+		return config.FieldError("max_message_size", fmt.Errorf("%v is outside 480B..64KiB (a datagram carries at most 65507 bytes)", c.MaxMessageSize))
 	case c.BatchSize < 1 || c.BatchSize > 1024:
 		return config.FieldError("batch_size", fmt.Errorf("%d is not between 1 and 1024", c.BatchSize))
 	}

@@ -254,3 +254,6 @@ func effectiveRcvbuf(c *net.UDPConn) int {
 }
 
 func (s *UDPServer) String() string { return fmt.Sprintf("udp %s x%d", s.Addr(), len(s.conns)) }
+
+// Source describes this listener.
+func (s *UDPServer) Source() *Source { return s.src }

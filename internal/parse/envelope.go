@@ -1,6 +1,7 @@
 package parse
 
 import (
+	"bytes"
 	"time"
 )
 
@@ -99,8 +100,12 @@ func (p *Parser) envelope(line []byte, ev *Event) ([]byte, bool) {
 		return p.tag(afterStamp, ev), true
 	}
 	if rest == nil {
-		// A lone word after the time is the message: RFC3164 puts a space
-		// after the hostname.
+		// A lone word after the time is not a hostname (RFC3164 puts a
+		// space after it): it is a tag when it looks like one ("app[1]"),
+		// else the message.
+		if i := bytes.IndexByte(host, '['); i > 0 {
+			return p.tag(afterStamp, ev), true
+		}
 		return host, true
 	}
 	ev.Hostname = host
@@ -141,7 +146,7 @@ func (p *Parser) tag(b []byte, ev *Event) []byte {
 	ev.App = b[:i]
 	if i < len(b) && b[i] == '[' {
 		j := i + 1
-		for j < len(b) && b[j] != ']' && b[j] != ' ' {
+		for j < len(b) && b[j] != ']' && b[j] != ' ' && b[j] != '[' {
 			j++
 		}
 		if j < len(b) && b[j] == ']' {
@@ -316,9 +321,12 @@ func isIPv4Literal(b []byte) bool {
 
 var months = [...]string{"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
 
-// stamp3164 parses "Mmm dd hh:mm:ss" (day space-padded or not) and picks the
-// year that puts the time closest to the receive time, so "Dec 31 23:59:59"
-// received just after New Year lands in the old year.
+// futureSkew is how far after its receipt a message may claim to have been
+// sent: clock skew and a wrong zone, not more.
+const futureSkew = 26 * time.Hour
+
+// stamp3164 parses "Mmm dd hh:mm:ss" (day space-padded or not) and infers
+// the year from the receive time.
 func (p *Parser) stamp3164(b []byte, rx time.Time) (time.Time, int, bool) {
 	if len(b) < 14 || b[3] != ' ' {
 		return time.Time{}, 0, false
@@ -364,24 +372,20 @@ func (p *Parser) stamp3164(b []byte, rx time.Time) (time.Time, int, bool) {
 	if rx.IsZero() {
 		rx = time.Now()
 	}
+	// The year is the latest that does not put the message more than
+	// futureSkew after its receipt: messages arrive late (queues, relays),
+	// never months early. "Dec 31 23:59:59" received on 1 January stays in
+	// the old year; "Jan  1 00:00:01" from a fast clock on 31 December
+	// moves to the new one.
 	rx = rx.In(p.loc)
-	y := rx.Year()
+	limit := rx.Add(futureSkew)
+	y := rx.Year() + 1
 	best := time.Date(y, time.Month(mon), day, hh, mm, ss, ns, p.loc)
-	bestDiff := absDur(best.Sub(rx))
-	for _, cy := range [2]int{y - 1, y + 1} {
-		t := time.Date(cy, time.Month(mon), day, hh, mm, ss, ns, p.loc)
-		if d := absDur(t.Sub(rx)); d < bestDiff {
-			best, bestDiff = t, d
-		}
+	for best.After(limit) && y > rx.Year()-2 {
+		y--
+		best = time.Date(y, time.Month(mon), day, hh, mm, ss, ns, p.loc)
 	}
 	return best.UTC(), i, true
-}
-
-func absDur(d time.Duration) time.Duration {
-	if d < 0 {
-		return -d
-	}
-	return d
 }
 
 // clock parses "hh:mm:ss" at b[i:].
@@ -492,8 +496,8 @@ func (p *Parser) parseInnerStamp(b []byte) (time.Time, int, bool) {
 	return time.Date(y, time.Month(mo), d, hh, mm, ss, 0, p.loc).UTC(), 19, true
 }
 
-// isHostname accepts printable US-ASCII without ':' (which marks a
-// tag), except for IPv6 literals.
+// isHostname accepts printable US-ASCII without ':' (which marks a tag),
+// except for IPv6 literals.
 func isHostname(b []byte) bool {
 	if len(b) > 255 {
 		return false

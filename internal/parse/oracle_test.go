@@ -2,6 +2,7 @@ package parse
 
 import (
 	"bytes"
+	"regexp"
 	"testing"
 	"time"
 
@@ -41,6 +42,13 @@ func oracleDisagreement(line []byte, ev *Event) string {
 			return ""
 		}
 		return *p
+	}
+	// go-syslog v4.6.0 garbles the header around brackets anywhere but in
+	// a well-formed "name[pid]" tag after the hostname ("ab[12 x" gives host
+	// "12" and app "ab"; "0[0] x" gives host "0]"): state left over from
+	// backtracking. There is nothing to compare then.
+	if oddBracketsInHeader(line) {
+		return ""
 	}
 	if b.Priority != nil && (ev.Has&HasPRI == 0 || *b.Facility != ev.Facility || *b.Severity != ev.Severity) {
 		return "priority"
@@ -98,3 +106,20 @@ func (p *Parser) envelopeOnly(raw []byte, ev *Event) {
 		p.envelope(line, ev)
 	}
 }
+
+// oddBracketsInHeader reports a bracket in the words up to the hostname
+// ("<PRI>Mmm", "dd", "hh:mm:ss", host), or among the next two words
+// anywhere but in a "name[digits]" or "name[digits]:" tag.
+func oddBracketsInHeader(line []byte) bool {
+	for i, w := range bytes.Fields(line) {
+		if i == 6 {
+			break
+		}
+		if bytes.IndexAny(w, "[]") >= 0 && (i < 4 || !wellFormedTag.Match(w)) {
+			return true
+		}
+	}
+	return false
+}
+
+var wellFormedTag = regexp.MustCompile(`^[^\[\]:]+\[[0-9]+\]:?$`)

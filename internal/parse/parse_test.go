@@ -95,7 +95,7 @@ func TestFields(t *testing.T) {
 			src: "10.20.1.21", dst: "192.0.2.51", sport: 53070, dport: 443, sni: "very-long.example.com",
 			eventTime: "2026-03-14T10:00:30Z", sessionStart: 1773482430000000007, reason: ReasonTruncated}},
 		{"L7-24", want{kind: KindOther, format: FormatRFC3164, gateway: "prod-use1-spoke1", gwIP: "3.91.10.20", eventTime: "2026-03-14T10:00:31Z"}},
-		{"L7-27", want{kind: KindOther, format: FormatRFC3164, eventTime: "2026-05-21T14:31:18Z"}},
+		{"L7-27", want{kind: KindOther, format: FormatRFC3164, eventTime: "2025-05-21T14:31:18Z"}},
 		{"FQ-20", want{kind: KindFQDN, format: FormatRFC3164, gateway: "egress-gw-1", gwIP: "54.10.20.30",
 			action: ActionDeny, src: "10.1.2.3", dst: "104.16.1.1", sni: "unknown.example.com", eventTime: "2026-03-14T11:00:40Z"}},
 		{"FQ-24", want{kind: KindFQDN, format: FormatRFC3164, gateway: "egress-gw-1", gwIP: "54.10.20.30",
@@ -172,6 +172,9 @@ func TestYearInference(t *testing.T) {
 		{"same day", "Mar 14 09:00:00", time.Date(2026, 3, 14, 9, 0, 5, 0, time.UTC), "2026-03-14T09:00:00Z"},
 		{"sent before New Year, received after", "Dec 31 23:59:59", time.Date(2027, 1, 1, 0, 0, 2, 0, time.UTC), "2026-12-31T23:59:59Z"},
 		{"sender clock ahead across New Year", "Jan  1 00:00:01", time.Date(2026, 12, 31, 23, 59, 58, 0, time.UTC), "2027-01-01T00:00:01Z"},
+		{"months-old message stays in this year", "Mar 14 09:00:00", time.Date(2026, 11, 25, 1, 0, 0, 0, time.UTC), "2026-03-14T09:00:00Z"},
+		{"a day ahead is clock skew", "Mar 15 20:00:00", time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), "2026-03-15T20:00:00Z"},
+		{"two days ahead is last year", "Mar 17 00:00:00", time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC), "2025-03-17T00:00:00Z"},
 		{"leap day", "Feb 29 12:00:00", time.Date(2028, 2, 29, 12, 0, 0, 0, time.UTC), "2028-02-29T12:00:00Z"},
 		{"fractional seconds", "Mar 14 09:00:00.250", time.Date(2026, 3, 14, 9, 0, 5, 0, time.UTC), "2026-03-14T09:00:00.25Z"},
 	}

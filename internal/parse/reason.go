@@ -15,6 +15,7 @@ const (
 	ReasonBadJSON
 	ReasonMissingField
 	ReasonBadToken
+	ReasonOversize
 )
 
 var reasons = [...]struct{ label, text string }{
@@ -28,6 +29,7 @@ var reasons = [...]struct{ label, text string }{
 	ReasonBadJSON:      {"bad_json", "malformed JSON at"},
 	ReasonMissingField: {"missing_field", "required field missing:"},
 	ReasonBadToken:     {"bad_token", "token is not KEY=VALUE:"},
+	ReasonOversize:     {"oversize", "message cut at the listener's size limit"},
 }
 
 // Label is the reason's metric label ("" for none).
@@ -57,4 +59,14 @@ func (e *Event) AppendError(dst []byte) []byte {
 		dst = append(dst, f...)
 	}
 	return dst
+}
+
+// MarkTruncated records that the listener cut the message at its size
+// limit. The parse result stands, but a message that otherwise looked
+// complete becomes partial: its tail is missing.
+func (e *Event) MarkTruncated() {
+	e.Flags |= FlagListenerTruncated
+	if e.Status == StatusOK {
+		e.fail(StatusPartial, ReasonOversize, nil)
+	}
 }

@@ -1,0 +1,481 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
+)
+
+var binary string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "vca-e2e")
+	if err != nil {
+		panic(err)
+	}
+	binary = filepath.Join(dir, "vca-collector")
+	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "building the collector: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// daemon is a running collector process.
+type daemon struct {
+	cmd    *exec.Cmd
+	addrs  map[string]string
+	events string
+	logs   *bytes.Buffer
+	exited chan error
+	pki    *testpki.CA
+	dir    string
+}
+
+func startDaemon(t *testing.T) *daemon {
+	t.Helper()
+	dir := t.TempDir()
+	ca := testpki.NewCA(t, "gateways")
+	cert, key := ca.Issue(t, "collector", false).WriteFiles(t, dir, "server")
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, ca.CertPEM, 0o600)
+	events := filepath.Join(dir, "data", "events.jsonl")
+	cfg := fmt.Sprintf(`listeners:
+  udp:
+    - {name: udp, address: "127.0.0.1:0", readers: 2}
+  tcp:
+    - {name: tcp, address: "127.0.0.1:0", max_message_size: 64KiB}
+    - name: tls
+      address: "127.0.0.1:0"
+      tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
+sinks:
+  file: {path: %q}
+pipeline: {dead_letter_dir: %q}
+admin: {address: "127.0.0.1:0"}
+shutdown_timeout: 10s
+`, cert, key, caFile, events, filepath.Join(dir, "dl"))
+	cfgFile := filepath.Join(dir, "collector.yaml")
+	os.WriteFile(cfgFile, []byte(cfg), 0o600)
+
+	cmd := exec.Command(binary, "run", "--config", cfgFile)
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	d := &daemon{cmd: cmd, addrs: map[string]string{}, events: events, logs: &bytes.Buffer{}, exited: make(chan error, 1), pki: ca, dir: dir}
+	ready := make(chan struct{})
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(make([]byte, 1<<20), 1<<20)
+		for sc.Scan() {
+			line := sc.Bytes()
+			d.logs.Write(line)
+			d.logs.WriteByte('\n')
+			var rec struct{ Listener, Address, Message string }
+			if json.Unmarshal(line, &rec) == nil && rec.Address != "" {
+				name := rec.Listener
+				if name == "" {
+					name = "admin"
+				}
+				d.addrs[name] = rec.Address
+				if len(d.addrs) == 4 {
+					close(ready)
+				}
+			}
+		}
+	}()
+	go func() { d.exited <- cmd.Wait() }()
+	select {
+	case <-ready:
+	case err := <-d.exited:
+		t.Fatalf("collector exited at start: %v\n%s", err, d.logs)
+	case <-time.After(10 * time.Second):
+		t.Fatalf("collector did not report its addresses\n%s", d.logs)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("collector log:\n%s", d.logs)
+		}
+	})
+	return d
+}
+
+func (d *daemon) tlsClient(t *testing.T) *tls.Conn {
+	t.Helper()
+	c, err := tls.Dial("tcp", d.addrs["tls"], &tls.Config{RootCAs: d.pki.Pool(),
+		Certificates: []tls.Certificate{d.pki.Issue(t, "gw", true).TLSCertificate(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// readEvents waits until the file holds at least n events.
+func (d *daemon) readEvents(t *testing.T, n int) []map[string]any {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		data, _ := os.ReadFile(d.events)
+		lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+		if len(data) > 0 && len(lines) >= n {
+			var out []map[string]any
+			for _, l := range lines {
+				var ev map[string]any
+				if err := json.Unmarshal(l, &ev); err != nil {
+					t.Fatalf("invalid JSON line %q: %v", l, err)
+				}
+				out = append(out, ev)
+			}
+			return out
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("file sink holds %d events, want %d", len(lines), n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// receiveFields are set by the listener, not by parsing the line.
+var receiveFields = []string{"event_id", "received_at", "listener", "transport", "peer_ip", "peer_port"}
+
+// expected is what parsing raw at the event's receive time gives.
+func expected(t *testing.T, raw string, receivedAt string) map[string]any {
+	t.Helper()
+	rx, err := time.Parse(time.RFC3339Nano, receivedAt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := parse.Event{ReceivedAt: rx}
+	parse.NewParser(parse.Options{}).Parse([]byte(raw), &ev)
+	var m map[string]any
+	json.Unmarshal(ev.AppendJSON(nil), &m)
+	for _, k := range receiveFields {
+		delete(m, k)
+	}
+	return m
+}
+
+func TestEveryCorpusLineOverEveryTransport(t *testing.T) {
+	d := startDaemon(t)
+	lines := testcorpus.All()
+
+	udp, err := net.Dial("udp", d.addrs["udp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lines {
+		udp.Write(l.Message)
+		if i%16 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	udp.Close()
+
+	lf, err := net.Dial("tcp", d.addrs["tcp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		lf.Write(append(append([]byte(nil), l.Message...), '\n'))
+	}
+	lf.Close()
+
+	octet, err := net.Dial("tcp", d.addrs["tcp"])
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		fmt.Fprintf(octet, "%d %s", len(l.Message), l.Message)
+	}
+	octet.Close()
+
+	tc := d.tlsClient(t)
+	for _, l := range lines {
+		fmt.Fprintf(tc, "%d %s", len(l.Message), l.Message)
+	}
+	tc.Close()
+
+	events := d.readEvents(t, 4*len(lines))
+	if len(events) != 4*len(lines) {
+		t.Fatalf("%d events, want exactly %d", len(events), 4*len(lines))
+	}
+	perTransport := map[string]map[string]int{}
+	for _, ev := range events {
+		tr := ev["transport"].(string)
+		if perTransport[tr] == nil {
+			perTransport[tr] = map[string]int{}
+		}
+		perTransport[tr][ev["raw"].(string)]++
+		if ev["peer_ip"] != "127.0.0.1" || ev["event_id"] == nil || ev["received_at"] == nil {
+			t.Fatalf("receive metadata missing: %v", ev)
+		}
+		want := expected(t, ev["raw"].(string), ev["received_at"].(string))
+		got := map[string]any{}
+		for k, v := range ev {
+			got[k] = v
+		}
+		for _, k := range receiveFields {
+			delete(got, k)
+		}
+		gj, _ := json.Marshal(got)
+		wj, _ := json.Marshal(want)
+		if !bytes.Equal(gj, wj) {
+			t.Fatalf("event differs from the parser's output for the same line:\n got %s\nwant %s", gj, wj)
+		}
+	}
+	for _, tr := range []string{"udp", "tcp", "tls"} {
+		for _, l := range lines {
+			raw := strings.TrimRight(string(l.Message), "\r\n\x00")
+			want := 1
+			if tr == "tcp" {
+				want = 2 // LF and octet-counted connections
+			}
+			if got := perTransport[tr][raw]; got != want {
+				t.Errorf("%s: line %s arrived %d times, want %d", tr, l.Label, got, want)
+			}
+		}
+	}
+
+	// Spot checks of values a reader would look for.
+	for _, ev := range events {
+		if ev["transport"] != "tls" {
+			continue
+		}
+		raw := ev["raw"].(string)
+		switch {
+		case strings.Contains(raw, "SESSION_ID=17916192532688554942"):
+			// uint64 beyond int64 must survive exactly
+			if !strings.Contains(mustLine(t, d.events, raw), `"session_id":17916192532688554942`) {
+				t.Error("uint64 session id lost precision")
+			}
+		case strings.Contains(raw, "sni_hostname\":\"pastebin.example.net"):
+			if ev["kind"] != "l7" || ev["action"] != "DENY" || ev["enforced"] != true || ev["rule_uuid"] != "5d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f" || ev["gateway"] != "prod-use1-spoke1" {
+				t.Errorf("L7-13 fields: %v", ev)
+			}
+		}
+	}
+}
+
+func mustLine(t *testing.T, file, raw string) string {
+	data, _ := os.ReadFile(file)
+	for _, l := range strings.Split(string(data), "\n") {
+		var ev map[string]any
+		if json.Unmarshal([]byte(l), &ev) == nil && ev["raw"] == raw {
+			return l
+		}
+	}
+	t.Fatalf("no event for %q", raw)
+	return ""
+}
+
+// TestMalformedInputNeverCrashes sends binary garbage, 1 MiB lines,
+// oversized and truncated frames and a client that stops mid-frame; the
+// daemon stays healthy and the messages that follow on the same connection
+// arrive.
+func TestMalformedInputNeverCrashes(t *testing.T) {
+	d := startDaemon(t)
+	good := "<158>Mar 14 09:07:40 GW-a-1.2.3.4 /usr/local/bin/avx-gw-state-sync 2026/03/14 09:07:40 AviatrixGwMicrosegPacket: POLICY=9f3c2a10-7d4e-4b8a-a1c2-5e6f7a8b9c0d SRC_IP=10.0.0.1 DST_IP=10.0.0.2 ACT=DENY ENFORCED=true"
+	garbage := make([]byte, 8192)
+	for i := range garbage {
+		garbage[i] = byte(i*31 + 7)
+	}
+	var stream bytes.Buffer
+	stream.Write(garbage)
+	stream.WriteString("\n" + strings.Repeat("M", 1<<20) + "\n")
+	stream.WriteString(strconv.Itoa(1<<20) + " " + strings.Repeat("O", 1<<20))
+	stream.WriteString("<14>\n<>\n<999999>x\n\x00\x00\x00\n")
+	stream.WriteString(good + " SEQ=1\n")
+
+	for _, transport := range []string{"tcp", "tls"} {
+		var c net.Conn
+		if transport == "tls" {
+			c = d.tlsClient(t)
+		} else {
+			var err error
+			if c, err = net.Dial("tcp", d.addrs["tcp"]); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Write(stream.Bytes())
+		c.Close()
+	}
+	// A client that stops inside a frame, then one that behaves.
+	stop, _ := net.Dial("tcp", d.addrs["tcp"])
+	io.WriteString(stop, "900 <14>Mar 14 09:00:00 h app: cut short")
+	stop.Close()
+	udp, _ := net.Dial("udp", d.addrs["udp"])
+	udp.Write(garbage[:1400])
+	udp.Write([]byte(good + " SEQ=2"))
+	udp.Close()
+
+	deadline := time.Now().Add(15 * time.Second)
+	var seen map[string]int
+	for time.Now().Before(deadline) {
+		seen = map[string]int{}
+		data, _ := os.ReadFile(d.events)
+		for _, l := range bytes.Split(data, []byte("\n")) {
+			var ev map[string]any
+			if json.Unmarshal(l, &ev) != nil {
+				continue
+			}
+			raw, _ := ev["raw"].(string)
+			switch {
+			case strings.HasSuffix(raw, "SEQ=1"):
+				seen[ev["transport"].(string)]++
+				if ev["kind"] != "l4" || ev["parse_status"] != "ok" {
+					t.Fatalf("good line after garbage parsed as %v/%v", ev["kind"], ev["parse_status"])
+				}
+			case strings.HasSuffix(raw, "SEQ=2"):
+				seen["udp"]++
+			case strings.HasSuffix(raw, "cut short"):
+				seen["cut"]++
+				if ev["parse_status"] != "partial" || !strings.Contains(fmt.Sprint(ev["flags"]), "listener_truncated") {
+					t.Fatalf("cut-short frame: %v", ev)
+				}
+			case strings.HasPrefix(raw, "MMMM"):
+				seen["long"]++
+				if len(raw) != 64<<10 || ev["parse_status"] != "failed" {
+					t.Fatalf("1 MiB line kept as %d bytes, status %v", len(raw), ev["parse_status"])
+				}
+			}
+		}
+		if seen["tcp"] == 1 && seen["tls"] == 1 && seen["udp"] == 1 && seen["cut"] == 1 && seen["long"] == 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if seen["tcp"] != 1 || seen["tls"] != 1 || seen["udp"] != 1 || seen["cut"] != 1 || seen["long"] != 2 {
+		t.Fatalf("after malformed input: %v", seen)
+	}
+	resp, err := http.Get("http://" + d.addrs["admin"] + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz after malformed input: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	metrics := get(t, "http://"+d.addrs["admin"]+"/metrics")
+	for _, want := range []string{`vca_collector_truncated_messages_total{listener="tcp"}`, `vca_collector_parse_errors_total{reason="bad_pri"}`} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+}
+
+func get(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// TestSIGTERMDrainsAndExitsZero: everything received before the signal is
+// written, the readiness probe turns off, and the exit code is 0.
+func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
+	d := startDaemon(t)
+	if body := get(t, "http://"+d.addrs["admin"]+"/readyz"); !strings.Contains(body, "ready") {
+		t.Fatalf("readyz: %q", body)
+	}
+	c, _ := net.Dial("tcp", d.addrs["tcp"])
+	const n = 20000
+	var buf bytes.Buffer
+	for i := 0; i < n; i++ {
+		fmt.Fprintf(&buf, "<14>Mar 14 09:00:00 GW-a-1.2.3.4 app: message %d\n", i)
+	}
+	c.Write(buf.Bytes())
+	c.Close()
+	time.Sleep(300 * time.Millisecond) // let the listener read what was sent
+	start := time.Now()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Fatalf("exit: %v\n%s", err, d.logs)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("collector did not exit within its shutdown deadline")
+	}
+	t.Logf("drained and exited in %v", time.Since(start))
+	events := d.readEvents(t, n)
+	if len(events) != n {
+		t.Fatalf("%d events written, want %d", len(events), n)
+	}
+}
+
+func TestParseCommand(t *testing.T) {
+	var in bytes.Buffer
+	for _, l := range testcorpus.All() {
+		if l.OctetCounted {
+			fmt.Fprintf(&in, "%d %s", len(l.Message), l.Message)
+		} else {
+			in.Write(l.Message)
+			in.WriteByte('\n')
+		}
+	}
+	cmd := exec.Command(binary, "parse", "--received-at", "2026-03-15T00:00:00Z", "-")
+	cmd.Stdin = &in
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	const golden = "testdata/parse.golden.jsonl"
+	if os.Getenv("UPDATE_GOLDEN") != "" {
+		os.MkdirAll("testdata", 0o755)
+		os.WriteFile(golden, out, 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (UPDATE_GOLDEN=1 go test creates it)", err)
+	}
+	if !bytes.Equal(out, want) {
+		t.Fatalf("parse output differs from %s; review with UPDATE_GOLDEN=1 and git diff", golden)
+	}
+	if n := bytes.Count(out, []byte("\n")); n != len(testcorpus.All()) {
+		t.Fatalf("%d events for %d lines", n, len(testcorpus.All()))
+	}
+}
+
+func TestBadConfigNamesTheKey(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct{ yaml, env, want string }{
+		{"listeners:\n  tcp:\n    - {name: t, address: 127.0.0.1:0, idle_timeout: forever}\n", "", "listeners.tcp[0].idle_timeout"},
+		{"listeners:\n  udp:\n    - {name: u, adress: 127.0.0.1:0}\n", "", "listeners.udp[0].adress: unknown key"},
+		{"listeners: {}\n", "", "listeners: configure at least one"},
+		{"listeners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "VCA_LOG_LEVEL=loud", "log.level"},
+	}
+	for i, tt := range tests {
+		f := filepath.Join(dir, fmt.Sprintf("c%d.yaml", i))
+		os.WriteFile(f, []byte(tt.yaml), 0o600)
+		cmd := exec.Command(binary, "run", "--config", f)
+		if tt.env != "" {
+			cmd.Env = append(os.Environ(), tt.env)
+		}
+		out, err := cmd.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tt.want) {
+			t.Errorf("config %d: exit %v, output %q; want it to name %q", i, err, out, tt.want)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/rs/zerolog"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/listen"
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
+	"github.com/openclaw-vca/openclaw-vca/internal/version"
+)
+
+// Collector is a configured daemon, bound to its addresses.
+type Collector struct {
+	cfg      Config
+	log      zerolog.Logger
+	reg      *prometheus.Registry
+	pipeline *pipeline.Pipeline
+	sinks    []sink.Sink
+	udp      []*listen.UDPServer
+	tcp      []*listen.TCPServer
+	admin    *http.Server
+	adminLn  net.Listener
+	ready    atomic.Bool
+}
+
+// New binds every listener and opens every sink, so configuration and
+// permission problems surface before Run.
+func New(cfg Config, log zerolog.Logger) (*Collector, error) {
+	c := &Collector{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	c.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "vca_collector_build_info", Help: "Build of the running collector.",
+		ConstLabels: prometheus.Labels{"version": version.Version, "revision": version.Revision()},
+	}, func() float64 { return 1 }))
+	loc, _ := time.LoadLocation(cfg.Parse.TimeZone)
+	parser := parse.NewParser(parse.Options{Location: loc})
+
+	if cfg.Sinks.File != nil {
+		fs, err := file.New(*cfg.Sinks.File)
+		if err != nil {
+			return nil, err
+		}
+		c.sinks = append(c.sinks, fs)
+	}
+	c.pipeline = pipeline.New(cfg.Pipeline, parser, c.sinks, c.reg, log)
+
+	lm := listen.NewMetrics(c.reg)
+	for _, lc := range cfg.Listeners.UDP {
+		s, err := listen.NewUDPServer(lc, c.pipeline, lm, log)
+		if err != nil {
+			c.closeAll()
+			return nil, err
+		}
+		c.udp = append(c.udp, s)
+	}
+	for _, lc := range cfg.Listeners.TCP {
+		s, err := listen.NewTCPServer(lc, c.pipeline, lm, log)
+		if err != nil {
+			c.closeAll()
+			return nil, err
+		}
+		c.tcp = append(c.tcp, s)
+	}
+	if cfg.Admin.Address != "" {
+		ln, err := net.Listen("tcp", cfg.Admin.Address)
+		if err != nil {
+			c.closeAll()
+			return nil, err
+		}
+		c.adminLn = ln
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg}))
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			if !c.ready.Load() {
+				http.Error(w, "not ready", http.StatusServiceUnavailable)
+				return
+			}
+			w.Write([]byte("ready\n"))
+		})
+		c.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	}
+	return c, nil
+}
+
+// Run serves until ctx is cancelled, then shuts down in order: stop
+// reading, drain the queue into the sinks within the shutdown timeout,
+// close the sinks.
+func (c *Collector) Run(ctx context.Context) error {
+	c.pipeline.Start()
+	var wg sync.WaitGroup
+	for _, s := range c.udp {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Serve() }()
+		c.log.Info().Str("listener", s.Source().Listener).Str("address", s.Addr().String()).
+			Int("receive_buffer", s.ReceiveBuffer()).Msg("listening (udp)")
+	}
+	for _, s := range c.tcp {
+		wg.Add(1)
+		go func() { defer wg.Done(); s.Serve() }()
+		c.log.Info().Str("listener", s.Source().Listener).Str("address", s.Addr().String()).
+			Str("transport", s.Source().Transport).Msg("listening")
+	}
+	if c.admin != nil {
+		go c.admin.Serve(c.adminLn)
+		c.log.Info().Str("address", c.adminLn.Addr().String()).Msg("admin endpoints on /metrics /healthz /readyz")
+	}
+	c.ready.Store(true)
+	<-ctx.Done()
+
+	c.ready.Store(false)
+	c.log.Info().Msg("shutting down: closing listeners")
+	for _, s := range c.udp {
+		s.Close()
+	}
+	for _, s := range c.tcp {
+		s.Close()
+	}
+	wg.Wait()
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.cfg.ShutdownTimeout))
+	defer cancel()
+	err := c.pipeline.Stop(sctx)
+	if err != nil {
+		c.log.Error().Err(err).Msg("shutdown timeout reached before every queued event was delivered")
+	}
+	for _, s := range c.sinks {
+		if cerr := s.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	if c.admin != nil {
+		c.admin.Shutdown(sctx)
+	}
+	c.log.Info().Msg("stopped")
+	return err
+}
+
+// Reload re-reads what can change without a restart: TLS certificates.
+func (c *Collector) Reload() {
+	for _, s := range c.tcp {
+		if err := s.ReloadTLS(); err != nil {
+			c.log.Error().Err(err).Str("listener", s.Source().Listener).Msg("TLS reload failed; keeping the previous certificate")
+		} else if s.Source().Transport == "tls" {
+			c.log.Info().Str("listener", s.Source().Listener).Msg("TLS certificate reloaded")
+		}
+	}
+}
+
+// Addrs lists the bound listener addresses by name.
+func (c *Collector) Addrs() map[string]net.Addr {
+	m := map[string]net.Addr{}
+	for _, s := range c.udp {
+		m[s.Source().Listener] = s.Addr()
+	}
+	for _, s := range c.tcp {
+		m[s.Source().Listener] = s.Addr()
+	}
+	if c.adminLn != nil {
+		m["admin"] = c.adminLn.Addr()
+	}
+	return m
+}
+
+func (c *Collector) closeAll() {
+	for _, s := range c.udp {
+		s.Close()
+	}
+	for _, s := range c.tcp {
+		s.Close()
+	}
+	for _, s := range c.sinks {
+		s.Close()
+	}
+}

@@ -1,0 +1,101 @@
+// Package collector assembles the vca-collector daemon from its parts
+// (listeners, pipeline, sinks, admin endpoints) according to one
+// configuration, and runs it until it is told to stop.
+package collector
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/config"
+	"github.com/openclaw-vca/openclaw-vca/internal/listen"
+	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
+)
+
+// Config is the whole collector configuration; examples/collector.yaml
+// documents every key.
+type Config struct {
+	Listeners       Listeners       `yaml:"listeners"`
+	Parse           ParseConfig     `yaml:"parse"`
+	Pipeline        pipeline.Config `yaml:"pipeline"`
+	Sinks           Sinks           `yaml:"sinks"`
+	Admin           AdminConfig     `yaml:"admin"`
+	Log             LogConfig       `yaml:"log"`
+	ShutdownTimeout config.Duration `yaml:"shutdown_timeout"`
+}
+
+type Listeners struct {
+	UDP []listen.UDPConfig `yaml:"udp"`
+	TCP []listen.TCPConfig `yaml:"tcp"`
+}
+
+type ParseConfig struct {
+	// TimeZone of timestamps that carry none (RFC3164 headers, the L4 inner
+	// time). Aviatrix gateways log in UTC.
+	TimeZone string `yaml:"time_zone"`
+}
+
+type Sinks struct {
+	File *file.Config `yaml:"file"`
+}
+
+type AdminConfig struct {
+	// Address serves /metrics, /healthz and /readyz; empty disables it.
+	Address string `yaml:"address"`
+}
+
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // json or console
+}
+
+func (c *Config) SetDefaults() {
+	if c.Sinks.File == nil {
+		c.Sinks.File = &file.Config{Path: "./data/events.jsonl"}
+	}
+	if c.Parse.TimeZone == "" {
+		c.Parse.TimeZone = "UTC"
+	}
+	if c.Log.Level == "" {
+		c.Log.Level = "info"
+	}
+	if c.Log.Format == "" {
+		c.Log.Format = "json"
+	}
+	if c.ShutdownTimeout == 0 {
+		c.ShutdownTimeout = config.Duration(15 * time.Second)
+	}
+}
+
+func (c *Config) Validate() error {
+	if len(c.Listeners.UDP)+len(c.Listeners.TCP) == 0 {
+		return config.FieldError("listeners", errors.New("configure at least one udp or tcp listener"))
+	}
+	seen := map[string]bool{}
+	for i, l := range c.Listeners.UDP {
+		if seen[l.Name] {
+			return config.FieldError(fmt.Sprintf("listeners.udp[%d].name", i), fmt.Errorf("%q is used twice", l.Name))
+		}
+		seen[l.Name] = true
+	}
+	for i, l := range c.Listeners.TCP {
+		if seen[l.Name] {
+			return config.FieldError(fmt.Sprintf("listeners.tcp[%d].name", i), fmt.Errorf("%q is used twice", l.Name))
+		}
+		seen[l.Name] = true
+	}
+	if _, err := time.LoadLocation(c.Parse.TimeZone); err != nil {
+		return config.FieldError("parse.time_zone", fmt.Errorf("%q is not a known time zone", c.Parse.TimeZone))
+	}
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		return config.FieldError("log.level", fmt.Errorf("%q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	if c.Log.Format != "json" && c.Log.Format != "console" {
+		return config.FieldError("log.format", fmt.Errorf("%q is not json or console", c.Log.Format))
+	}
+	return nil
+}

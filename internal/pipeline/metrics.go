@@ -1,0 +1,78 @@
+package pipeline
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink"
+)
+
+type metrics struct {
+	parsed        [4][3]prometheus.Counter // kind × status
+	parseErrors   []prometheus.Counter     // by reason
+	written       []prometheus.Counter     // by sink
+	writeDuration []prometheus.Observer
+	errors        [][2]prometheus.Counter // by sink: permanent, retriable
+	deadLettered  *prometheus.CounterVec
+	dropped       *prometheus.CounterVec
+}
+
+func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metrics {
+	parsed := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vca_collector_parsed_messages_total", Help: "Messages parsed, by kind (l4, l7, fqdn, other) and status (ok, partial, failed).",
+	}, []string{"kind", "status"})
+	perr := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vca_collector_parse_errors_total", Help: "Messages kept with a parse problem, by reason.",
+	}, []string{"reason"})
+	written := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vca_collector_sink_events_total", Help: "Events a sink accepted.",
+	}, []string{"sink"})
+	dur := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "vca_collector_sink_write_duration_seconds", Help: "Time a sink took to accept (or refuse) one batch.",
+		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
+	}, []string{"sink"})
+	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "vca_collector_sink_errors_total", Help: "Failed sink writes, by whether a retry can succeed.",
+	}, []string{"sink", "retriable"})
+	m := &metrics{
+		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vca_collector_dead_lettered_events_total", Help: "Events a sink refused permanently, written to the dead-letter directory.",
+		}, []string{"sink"}),
+		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vca_collector_dropped_messages_total", Help: "Messages lost, by reason. Should stay zero.",
+		}, []string{"reason"}),
+	}
+	for k := parse.KindOther; k <= parse.KindFQDN; k++ {
+		for s := parse.StatusOK; s <= parse.StatusFailed; s++ {
+			m.parsed[k][s] = parsed.WithLabelValues(k.String(), s.String())
+		}
+	}
+	m.parseErrors = make([]prometheus.Counter, len(parse.Reasons())+1)
+	for _, r := range parse.Reasons() {
+		m.parseErrors[r] = perr.WithLabelValues(r.Label())
+	}
+	for _, s := range sinks {
+		m.written = append(m.written, written.WithLabelValues(s.Name()))
+		m.writeDuration = append(m.writeDuration, dur.WithLabelValues(s.Name()))
+		m.errors = append(m.errors, [2]prometheus.Counter{errs.WithLabelValues(s.Name(), "false"), errs.WithLabelValues(s.Name(), "true")})
+		m.deadLettered.WithLabelValues(s.Name())
+	}
+	m.dropped.WithLabelValues("shutdown_deadline")
+	if reg != nil {
+		reg.MustRegister(parsed, perr, written, dur, errs, m.deadLettered, m.dropped,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "vca_collector_queue_batches", Help: "Batches waiting between listeners and parse workers.",
+			}, func() float64 { return float64(p.QueueDepth()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "vca_collector_queue_capacity_batches", Help: "Capacity of the queue between listeners and parse workers.",
+			}, func() float64 { return float64(cap(p.queue)) }))
+	}
+	return m
+}
+
+func (m *metrics) count(ev *parse.Event) {
+	m.parsed[ev.Kind][ev.Status].Inc()
+	if ev.Reason != parse.ReasonNone {
+		m.parseErrors[ev.Reason].Inc()
+	}
+}
