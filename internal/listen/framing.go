@@ -25,7 +25,6 @@ type FrameReader struct {
 	skipLF  bool // an oversized LF frame: skip to the next LF
 }
 
-
 // NewFrameReader reads frames of at most maxSize bytes from r.
 func NewFrameReader(r io.Reader, maxSize int) *FrameReader {
 	size := 64 << 10

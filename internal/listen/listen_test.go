@@ -134,8 +134,8 @@ func TestTCPMalformedInputKeepsStream(t *testing.T) {
 	var in bytes.Buffer
 	in.Write(garbage)
 	in.WriteString("\n")
-	in.WriteString(strings.Repeat("L", 1<<20) + "\n")   // 1 MiB line
-	in.WriteString(octet(strings.Repeat("O", 1<<20)))  // 1 MiB octet frame
+	in.WriteString(strings.Repeat("L", 1<<20) + "\n") // 1 MiB line
+	in.WriteString(octet(strings.Repeat("O", 1<<20))) // 1 MiB octet frame
 	in.WriteString("<14>Mar 14 09:00:00 h a: after-garbage\n")
 	go func() { c.Write(in.Bytes()); c.(*net.TCPConn).CloseWrite() }()
 	deadline := time.Now().Add(5 * time.Second)

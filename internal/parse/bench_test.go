@@ -89,3 +89,19 @@ func benchGoSyslog(b *testing.B, line []byte, m syslog.Machine) {
 		}
 	}
 }
+
+// BenchmarkParseL4Cold is BenchmarkParseL4 with the per-event memo cleared
+// before every message: the cost when hostname and timestamps differ from the
+// previous line (a new second, another gateway).
+func BenchmarkParseL4Cold(b *testing.B) {
+	line, _, _ := benchLines(b)
+	p := NewParser(Options{})
+	ev := &Event{ReceivedAt: time.Date(2026, 3, 15, 0, 0, 0, 0, time.UTC)}
+	p.Parse(line, ev)
+	b.SetBytes(int64(len(line)))
+	b.ReportAllocs()
+	for b.Loop() {
+		*ev.memoBuf = memo{}
+		p.Parse(line, ev)
+	}
+}

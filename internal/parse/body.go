@@ -1,6 +1,11 @@
 package parse
 
-import "math"
+import (
+	"bytes"
+	"encoding/binary"
+	"math"
+	"math/bits"
+)
 
 const l4Keyword = "AviatrixGwMicrosegPacket:" // matched case-insensitively
 
@@ -8,12 +13,12 @@ const l4Keyword = "AviatrixGwMicrosegPacket:" // matched case-insensitively
 // wrapped), and parses the DCF families.
 func (p *Parser) body(msg []byte, ev *Event) {
 	rest := msg
-	innerTime, n, hasInner := p.parseInnerStamp(rest)
+	innerTime, n, hasInner := p.parseInnerStamp(rest, ev.memo())
 	if hasInner {
 		rest = skipSpaces(rest[n:])
 	}
 	switch {
-	case hasPrefixFold(rest, l4Keyword):
+	case hasPrefix(rest, l4Keyword) || hasPrefixFold(rest, l4Keyword):
 		ev.Kind = KindL4
 		if hasInner {
 			ev.EventTime, ev.TimeSource = innerTime, TimeBody
@@ -30,119 +35,294 @@ func (p *Parser) body(msg []byte, ev *Event) {
 	}
 }
 
+// l4Key names an L4 key; aliases have their own ids so the legacy spelling
+// can be flagged.
+type l4Key uint8
+
+const (
+	keyUnknown l4Key = iota
+	keyPolicy
+	keySrcMAC
+	keyDstMAC
+	keyIPSize
+	keySrcIP
+	keyDstIP
+	keyProto
+	keySrcPort
+	keyDstPort
+	keySPT
+	keyDPT
+	keyData
+	keyAct
+	keyAction
+	keyEnforced
+	keySessionID
+	keySessionEvent
+	keySessionEndReason
+	keySessionPktCnt
+	keySessionPacketCount
+	keySessionByteCnt
+	keySessionByteCount
+	keySessionDur
+	keySessionDuration
+)
+
+// l4Order is the key order 8.x gateways write. The scanner predicts the next
+// key from it (one word compare instead of a scan and a lookup) and falls
+// back to lookupL4Key when a gateway writes something else.
+var l4Order = func() (o [18]l4Prefix) {
+	keys := [...]struct {
+		text string
+		key  l4Key
+	}{
+		{"POLICY=", keyPolicy}, {"SRC_MAC=", keySrcMAC}, {"DST_MAC=", keyDstMAC},
+		{"IP_SZ=", keyIPSize}, {"SRC_IP=", keySrcIP}, {"DST_IP=", keyDstIP},
+		{"PROTO=", keyProto}, {"SRC_PORT=", keySrcPort}, {"DST_PORT=", keyDstPort},
+		{"DATA=", keyData}, {"ACT=", keyAct}, {"ENFORCED=", keyEnforced},
+		{"SESSION_ID=", keySessionID}, {"SESSION_EVENT=", keySessionEvent},
+		{"SESSION_END_REASON=", keySessionEndReason}, {"SESSION_PKT_CNT=", keySessionPktCnt},
+		{"SESSION_BYTE_CNT=", keySessionByteCnt}, {"SESSION_DUR=", keySessionDur},
+	}
+	for i, k := range keys {
+		var text [24]byte
+		n := copy(text[:], k.text)
+		o[i] = l4Prefix{prefix: k.text, key: k.key}
+		for w := 0; w*8 < n; w++ {
+			o[i].words[w] = binary.LittleEndian.Uint64(text[w*8:])
+			o[i].masks[w] = ^uint64(0)
+			if rem := n - w*8; rem < 8 {
+				o[i].masks[w] >>= 64 - 8*rem
+			}
+		}
+	}
+	return o
+}()
+
+// l4Prefix is a key with '=' and its bytes as masked little-endian words.
+type l4Prefix struct {
+	prefix       string
+	key          l4Key
+	words, masks [3]uint64
+}
+
+// match reports whether b starts with the prefix.
+func (o *l4Prefix) match(b []byte) bool {
+	if len(b) < 24 {
+		return hasPrefix(b, o.prefix)
+	}
+	return binary.LittleEndian.Uint64(b)&o.masks[0] == o.words[0] &&
+		binary.LittleEndian.Uint64(b[8:])&o.masks[1] == o.words[1] &&
+		binary.LittleEndian.Uint64(b[16:])&o.masks[2] == o.words[2]
+}
+
+func lookupL4Key(k []byte) (l4Key, int) {
+	for i, o := range l4Order {
+		if string(k) == o.prefix[:len(o.prefix)-1] {
+			return o.key, i + 1
+		}
+	}
+	switch string(k) {
+	case "SPT":
+		return keySPT, 0
+	case "DPT":
+		return keyDPT, 0
+	case "ACTION":
+		return keyAction, 0
+	case "SESSION_PACKET_COUNT":
+		return keySessionPacketCount, 0
+	case "SESSION_BYTE_COUNT":
+		return keySessionByteCount, 0
+	case "SESSION_DURATION":
+		return keySessionDuration, 0
+	}
+	return keyUnknown, 0
+}
+
 // l4 parses the space-separated KEY=VALUE list of an AviatrixGwMicrosegPacket.
+// Numbers and addresses are decoded as they are scanned; a value that does
+// not end where its type does is a bad value.
 func (p *Parser) l4(b []byte, ev *Event) {
-	for len(b) > 0 {
-		var tok []byte
-		tok, b = token(b)
-		b = skipSpaces(b)
-		if len(tok) == 0 {
+	i, n, next := 0, len(b), 0
+	for i < n {
+		if b[i] == ' ' {
+			i++
 			continue
 		}
-		eq := -1
-		for i, c := range tok {
-			if c == '=' {
-				eq = i
-				break
+		start := i
+		var key l4Key
+		var keyEnd int
+		if next < len(l4Order) && l4Order[next].match(b[i:]) {
+			o := &l4Order[next]
+			key, keyEnd = o.key, i+len(o.prefix)-1
+			next++
+		} else {
+			for i < n && b[i] != '=' && b[i] != ' ' {
+				i++
 			}
+			if i == n || b[i] == ' ' || i == start {
+				// A token without a key: skip it whole and say why.
+				for i < n && b[i] != ' ' {
+					i++
+				}
+				if len(bytes.TrimLeft(b[i:], " ")) == 0 {
+					ev.fail(StatusPartial, ReasonTruncated, b[start:i])
+				} else {
+					ev.fail(StatusPartial, ReasonBadToken, b[start:i])
+				}
+				continue
+			}
+			var after int
+			if key, after = lookupL4Key(b[start:i]); after > 0 {
+				next = after
+			}
+			keyEnd = i
 		}
-		if eq <= 0 {
-			if len(b) == 0 {
-				ev.fail(StatusPartial, ReasonTruncated, tok)
-			} else {
-				ev.fail(StatusPartial, ReasonBadToken, tok)
+		i = keyEnd + 1
+		if l4Numeric[key] {
+			var u uint64
+			end := i
+			lim := min(n, i+19)
+			for end < lim && b[end]-'0' <= 9 {
+				u = u*10 + uint64(b[end]-'0')
+				end++
 			}
+			ok := true
+			if end-i == 19 && end < n && b[end]-'0' <= 9 {
+				// The twentieth digit is the only one that can overflow.
+				d := uint64(b[end] - '0')
+				ok = u <= (math.MaxUint64-d)/10
+				u = u*10 + d
+				end++
+			}
+			if end == i || (end < n && b[end] != ' ') {
+				// A sign, junk or more than twenty digits: take the careful path.
+				end = scanValue(b, i)
+				u, ok = parseUint(b[i:end], math.MaxUint64)
+			}
+			if !ok || !ev.setL4Uint(key, u) {
+				ev.fail(StatusPartial, ReasonBadValue, b[start:keyEnd])
+			}
+			i = end
 			continue
 		}
-		p.l4Field(tok[:eq], tok[eq+1:], ev)
+		var end int
+		if key == keyPolicy && i+36 <= n && (i+36 == n || b[i+36] == ' ') {
+			end = i + 36 // the common case needs no scan
+		} else {
+			end = scanValue(b, i)
+		}
+		v := b[i:end]
+		ok := true
+		switch key {
+		case keyPolicy:
+			if ev.RuleUUID, ok = parseUUID(v); ok {
+				ev.Has |= HasRuleUUID
+			}
+		case keySrcIP:
+			ev.SrcIP, ok = parseIP(v)
+		case keyDstIP:
+			ev.DstIP, ok = parseIP(v)
+		case keySrcMAC:
+			ev.SrcMAC = v
+		case keyDstMAC:
+			ev.DstMAC = v
+		case keyProto:
+			ev.Proto = v
+		case keyData:
+			ev.Payload = v
+		case keyAct, keyAction:
+			ev.ActionRaw = v
+			ev.Action = normaliseAction(v)
+			if key == keyAction {
+				ev.Flags |= FlagLegacyKeys
+			}
+		case keyEnforced:
+			if ev.Enforced, ok = parseBool(v); ok {
+				ev.Has |= HasEnforced
+			}
+		default:
+			ev.addExtra(b[start:keyEnd], v)
+		}
+		if !ok {
+			ev.fail(StatusPartial, ReasonBadValue, b[start:keyEnd])
+		}
+		i = end
 	}
 	if ev.Has&HasRuleUUID == 0 && !ev.SrcIP.IsValid() {
 		ev.fail(StatusPartial, ReasonMissingField, fieldPOLICY)
 	}
 }
 
-func (p *Parser) l4Field(k, v []byte, ev *Event) {
-	ok := true
-	var u uint64
-	switch string(k) {
-	case "POLICY":
-		ev.RuleUUID, ok = parseUUID(v)
-		if ok {
-			ev.Has |= HasRuleUUID
-		}
-	case "SRC_MAC":
-		ev.SrcMAC = v
-	case "DST_MAC":
-		ev.DstMAC = v
-	case "IP_SZ":
-		if u, ok = parseUint(v, math.MaxUint32); ok {
-			ev.IPSize, ev.Has = uint32(u), ev.Has|HasIPSize
-		}
-	case "SRC_IP":
-		ev.SrcIP, ok = parseIP(v)
-	case "DST_IP":
-		ev.DstIP, ok = parseIP(v)
-	case "PROTO":
-		ev.Proto = v
-	case "SPT", "SRC_PORT":
-		if u, ok = parseUint(v, math.MaxUint16); ok {
-			ev.SrcPort, ev.Has = uint16(u), ev.Has|HasSrcPort
-		}
-		p.noteAlias(k, "SPT", ev)
-	case "DPT", "DST_PORT":
-		if u, ok = parseUint(v, math.MaxUint16); ok {
-			ev.DstPort, ev.Has = uint16(u), ev.Has|HasDstPort
-		}
-		p.noteAlias(k, "DPT", ev)
-	case "DATA":
-		ev.Payload = v
-	case "ACT", "ACTION":
-		ev.ActionRaw = v
-		ev.Action = normaliseAction(v)
-		p.noteAlias(k, "ACTION", ev)
-	case "ENFORCED":
-		if ev.Enforced, ok = parseBool(v); ok {
-			ev.Has |= HasEnforced
-		}
-	case "SESSION_ID":
-		if ev.SessionID, ok = parseUint(v, math.MaxUint64); ok {
-			ev.Has |= HasSessionID
-		}
-	case "SESSION_EVENT":
-		if u, ok = parseUint(v, math.MaxUint8); ok {
-			ev.SessionEvent, ev.Has = uint8(u), ev.Has|HasSessionEvent
-		}
-	case "SESSION_END_REASON":
-		if u, ok = parseUint(v, math.MaxUint8); ok {
-			ev.SessionEndReason, ev.Has = uint8(u), ev.Has|HasSessionEndReason
-		}
-	case "SESSION_PKT_CNT", "SESSION_PACKET_COUNT":
-		if ev.SessionPkts, ok = parseUint(v, math.MaxUint64); ok {
-			ev.Has |= HasSessionPkts
-		}
-		p.noteAlias(k, "SESSION_PACKET_COUNT", ev)
-	case "SESSION_BYTE_CNT", "SESSION_BYTE_COUNT":
-		if ev.SessionBytes, ok = parseUint(v, math.MaxUint64); ok {
-			ev.Has |= HasSessionBytes
-		}
-		p.noteAlias(k, "SESSION_BYTE_COUNT", ev)
-	case "SESSION_DUR", "SESSION_DURATION":
-		if ev.SessionDuration, ok = parseUint(v, math.MaxUint64); ok {
-			ev.Has |= HasSessionDuration
-		}
-		p.noteAlias(k, "SESSION_DURATION", ev)
-	default:
-		ev.addExtra(k, v)
+// l4Numeric marks the keys whose values are unsigned decimal numbers.
+var l4Numeric = func() (t [keySessionDuration + 1]bool) {
+	for _, k := range []l4Key{keyIPSize, keySrcPort, keyDstPort, keySPT, keyDPT, keySessionID,
+		keySessionEvent, keySessionEndReason, keySessionPktCnt, keySessionPacketCount,
+		keySessionByteCnt, keySessionByteCount, keySessionDur, keySessionDuration} {
+		t[k] = true
 	}
-	if !ok {
-		ev.fail(StatusPartial, ReasonBadValue, k)
-	}
-}
+	return t
+}()
 
-func (p *Parser) noteAlias(k []byte, alias string, ev *Event) {
-	if string(k) == alias {
+// setL4Uint stores a decoded number, refusing values too wide for the field.
+func (ev *Event) setL4Uint(key l4Key, u uint64) bool {
+	switch key {
+	case keyIPSize:
+		if u > math.MaxUint32 {
+			return false
+		}
+		ev.IPSize, ev.Has = uint32(u), ev.Has|HasIPSize
+	case keySrcPort, keySPT:
+		if u > math.MaxUint16 {
+			return false
+		}
+		ev.SrcPort, ev.Has = uint16(u), ev.Has|HasSrcPort
+	case keyDstPort, keyDPT:
+		if u > math.MaxUint16 {
+			return false
+		}
+		ev.DstPort, ev.Has = uint16(u), ev.Has|HasDstPort
+	case keySessionID:
+		ev.SessionID, ev.Has = u, ev.Has|HasSessionID
+	case keySessionEvent:
+		if u > math.MaxUint8 {
+			return false
+		}
+		ev.SessionEvent, ev.Has = uint8(u), ev.Has|HasSessionEvent
+	case keySessionEndReason:
+		if u > math.MaxUint8 {
+			return false
+		}
+		ev.SessionEndReason, ev.Has = uint8(u), ev.Has|HasSessionEndReason
+	case keySessionPktCnt, keySessionPacketCount:
+		ev.SessionPkts, ev.Has = u, ev.Has|HasSessionPkts
+	case keySessionByteCnt, keySessionByteCount:
+		ev.SessionBytes, ev.Has = u, ev.Has|HasSessionBytes
+	case keySessionDur, keySessionDuration:
+		ev.SessionDuration, ev.Has = u, ev.Has|HasSessionDuration
+	}
+	switch key {
+	case keySPT, keyDPT, keySessionPacketCount, keySessionByteCount, keySessionDuration:
 		ev.Flags |= FlagLegacyKeys
 	}
+	return true
+}
+
+// scanValue returns the index of the space that ends the value at b[i:],
+// eight bytes at a time.
+func scanValue(b []byte, i int) int {
+	const ones, highs, spaces = 0x0101010101010101, 0x8080808080808080, 0x2020202020202020
+	for i+8 <= len(b) {
+		x := binary.LittleEndian.Uint64(b[i:]) ^ spaces
+		// The lowest high bit marks the first byte that was a space.
+		if t := (x - ones) &^ x & highs; t != 0 {
+			return i + bits.TrailingZeros64(t)/8
+		}
+		i += 8
+	}
+	for i < len(b) && b[i] != ' ' {
+		i++
+	}
+	return i
 }
 
 // fqdn parses the legacy egress FQDN filter line, unwrapping rsyslog's

@@ -77,7 +77,7 @@ func (p *Parser) envelope(line []byte, ev *Event) ([]byte, bool) {
 	}
 	var n int
 	var ok bool
-	if ev.EventTime, n, ok = p.stamp3164(rest, ev.ReceivedAt); ok {
+	if ev.EventTime, n, ok = p.stamp3164(rest, ev.ReceivedAt, ev.memo()); ok {
 		ev.Format = FormatRFC3164
 	} else if ev.EventTime, n, ok = parseRFC3339(rest); ok {
 		ev.Format = FormatRFC3339
@@ -94,7 +94,8 @@ func (p *Parser) envelope(line []byte, ev *Event) ([]byte, bool) {
 		ev.fail(StatusFailed, ReasonNoHostname, nil)
 		return nil, false
 	}
-	if !isHostname(host) {
+	hostName, hostIPv4 := ev.memo().hostKinds(host)
+	if !hostName {
 		// No hostname was sent ("app: msg", as some senders do), or the word
 		// holds bytes no hostname may (RFC3164/5424: printable US-ASCII).
 		return p.tag(afterStamp, ev), true
@@ -123,15 +124,15 @@ func (p *Parser) envelope(line []byte, ev *Event) ([]byte, bool) {
 		}
 	}
 	// H3: a relay's header (its own IP as host) around a second RFC3164 header.
-	if ev.Format == FormatRFC3164 && isIPv4Literal(host) {
-		if t, n, ok := p.stamp3164(rest, ev.ReceivedAt); ok {
+	if ev.Format == FormatRFC3164 && hostIPv4 {
+		if t, n, ok := p.stamp3164(rest, ev.ReceivedAt, ev.memo()); ok {
 			if inner, rest2 := token(skipSpaces(rest[n:])); len(inner) > 0 {
 				ev.Format, ev.EventTime, ev.Hostname = FormatDouble, t, inner
 				rest = skipSpaces(rest2)
 			}
 		}
 	}
-	ev.Gateway, ev.GatewayIP = splitGatewayHost(ev.Hostname)
+	ev.Gateway, ev.GatewayIP = ev.memo().gateway(ev.Hostname)
 	return p.tag(rest, ev), true
 }
 
@@ -140,7 +141,7 @@ func (p *Parser) envelope(line []byte, ev *Event) ([]byte, bool) {
 // with neither pid nor colon.
 func (p *Parser) tag(b []byte, ev *Event) []byte {
 	i := 0
-	for i < len(b) && b[i] != ' ' && b[i] != ':' && b[i] != '[' {
+	for i < len(b) && !tagStop[b[i]] {
 		i++
 	}
 	ev.App = b[:i]
@@ -196,7 +197,7 @@ func (p *Parser) rfc5424(line, b []byte, ev *Event) ([]byte, bool) {
 	if len(b) >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF {
 		b = b[3:] // UTF-8 BOM
 	}
-	ev.Gateway, ev.GatewayIP = splitGatewayHost(ev.Hostname)
+	ev.Gateway, ev.GatewayIP = ev.memo().gateway(ev.Hostname)
 	return b, true
 }
 
@@ -257,10 +258,8 @@ func skipSpaces(b []byte) []byte {
 
 // token returns the bytes up to the next space and what follows it.
 func token(b []byte) (tok, rest []byte) {
-	for i, c := range b {
-		if c == ' ' {
-			return b[:i], b[i:]
-		}
+	if i := bytes.IndexByte(b, ' '); i >= 0 {
+		return b[:i], b[i:]
 	}
 	return b, nil
 }
@@ -327,10 +326,29 @@ const futureSkew = 26 * time.Hour
 
 // stamp3164 parses "Mmm dd hh:mm:ss" (day space-padded or not) and infers
 // the year from the receive time.
-func (p *Parser) stamp3164(b []byte, rx time.Time) (time.Time, int, bool) {
+func (p *Parser) stamp3164(b []byte, rx time.Time, m *memo) (time.Time, int, bool) {
 	if len(b) < 14 || b[3] != ' ' {
 		return time.Time{}, 0, false
 	}
+	if rx.IsZero() {
+		rx = time.Now()
+	}
+	// The result depends on the bytes, the zone and (for the year) the
+	// receive second; fractional stamps are not remembered.
+	rxSec := rx.Unix()
+	plain := len(b) == 15 || (len(b) > 15 && b[15] != '.')
+	if plain && m.stampSet && m.stampRx == rxSec && m.stampLoc == p.loc && string(b[:15]) == string(m.stamp[:]) {
+		return m.stampT, 15, true
+	}
+	t, n, ok := p.decodeStamp3164(b, rx)
+	if ok && n == 15 && plain {
+		copy(m.stamp[:], b)
+		m.stampSet, m.stampRx, m.stampLoc, m.stampT = true, rxSec, p.loc, t
+	}
+	return t, n, ok
+}
+
+func (p *Parser) decodeStamp3164(b []byte, rx time.Time) (time.Time, int, bool) {
 	mon := 0
 	for i, m := range months {
 		if string(b[:3]) == m {
@@ -369,14 +387,24 @@ func (p *Parser) stamp3164(b []byte, rx time.Time) (time.Time, int, bool) {
 		ns, n = fraction(b[i+1:])
 		i += 1 + n
 	}
-	if rx.IsZero() {
-		rx = time.Now()
-	}
 	// The year is the latest that does not put the message more than
 	// futureSkew after its receipt: messages arrive late (queues, relays),
 	// never months early. "Dec 31 23:59:59" received on 1 January stays in
 	// the old year; "Jan  1 00:00:01" from a fast clock on 31 December
 	// moves to the new one.
+	if p.loc == time.UTC {
+		limit := rx.Add(futureSkew)
+		limSec, limNs := limit.Unix(), limit.Nanosecond()
+		rxYear := rx.UTC().Year()
+		y := rxYear + 1
+		for {
+			s := unixFromCivil(y, mon, day, hh, mm, ss)
+			if s < limSec || (s == limSec && ns <= limNs) || y <= rxYear-2 {
+				return time.Unix(s, int64(ns)).UTC(), i, true
+			}
+			y--
+		}
+	}
 	rx = rx.In(p.loc)
 	limit := rx.Add(futureSkew)
 	y := rx.Year() + 1
@@ -452,7 +480,7 @@ func parseRFC3339(b []byte) (time.Time, int, bool) {
 		}
 		i += 1 + n
 	}
-	t := time.Date(y, time.Month(mo), d, hh, mm, ss, ns, time.UTC)
+	t := time.Unix(unixFromCivil(y, mo, d, hh, mm, ss), int64(ns)).UTC()
 	if i < len(b) {
 		switch b[i] {
 		case 'Z', 'z':
@@ -482,10 +510,22 @@ func parseRFC3339(b []byte) (time.Time, int, bool) {
 
 // parseInnerStamp parses the Go log prefix "YYYY/MM/DD hh:mm:ss" that the L4
 // daemon writes before its keyword.
-func (p *Parser) parseInnerStamp(b []byte) (time.Time, int, bool) {
+func (p *Parser) parseInnerStamp(b []byte, m *memo) (time.Time, int, bool) {
 	if len(b) < 19 || b[4] != '/' || b[7] != '/' || b[10] != ' ' {
 		return time.Time{}, 0, false
 	}
+	if m.innerSet && m.innerLoc == p.loc && string(b[:19]) == string(m.inner[:]) {
+		return m.innerT, 19, true
+	}
+	t, n, ok := p.decodeInnerStamp(b)
+	if ok {
+		copy(m.inner[:], b)
+		m.innerSet, m.innerLoc, m.innerT = true, p.loc, t
+	}
+	return t, n, ok
+}
+
+func (p *Parser) decodeInnerStamp(b []byte) (time.Time, int, bool) {
 	y, ok1 := digits(b, 0, 4)
 	mo, ok2 := digits(b, 5, 2)
 	d, ok3 := digits(b, 8, 2)
@@ -493,7 +533,7 @@ func (p *Parser) parseInnerStamp(b []byte) (time.Time, int, bool) {
 	if !(ok1 && ok2 && ok3 && ok4) || mo < 1 || mo > 12 || d < 1 || d > 31 {
 		return time.Time{}, 0, false
 	}
-	return time.Date(y, time.Month(mo), d, hh, mm, ss, 0, p.loc).UTC(), 19, true
+	return p.date(y, mo, d, hh, mm, ss, 0), 19, true
 }
 
 // isHostname accepts printable US-ASCII without ':' (which marks a tag),
@@ -502,16 +542,35 @@ func isHostname(b []byte) bool {
 	if len(b) > 255 {
 		return false
 	}
-	colon := false
+	var seen byte
 	for _, c := range b {
-		if c < 33 || c > 126 {
-			return false
-		}
-		colon = colon || c == ':'
+		seen |= hostByte[c]
 	}
-	if colon {
+	switch {
+	case seen&hostBad != 0:
+		return false
+	case seen&hostColon != 0:
 		_, ok := parseIP(b)
 		return ok
 	}
 	return true
 }
+
+// tagStop marks the bytes that end an app name.
+var tagStop = [256]bool{' ': true, ':': true, '[': true}
+
+const (
+	hostBad   = 1
+	hostColon = 2
+)
+
+// hostByte classifies bytes for isHostname so its loop has no branches.
+var hostByte = func() (t [256]byte) {
+	for c := range t {
+		if c < 33 || c > 126 {
+			t[c] = hostBad
+		}
+	}
+	t[':'] = hostColon
+	return t
+}()

@@ -231,6 +231,7 @@ type Event struct {
 
 	extraInline [maxInlineExtra]Field
 	arena       []byte
+	memoBuf     *memo
 }
 
 // reset clears everything Parse fills, keeping the receive metadata and the
@@ -242,8 +243,9 @@ func (e *Event) reset() {
 		l, t string
 		peer netip.AddrPort
 	}{e.EventID, e.ReceivedAt, e.Listener, e.Transport, e.Peer}
-	arena := e.arena[:0]
+	arena, m := e.arena[:0], e.memoBuf
 	*e = Event{}
+	e.memoBuf = m
 	e.EventID, e.ReceivedAt, e.Listener, e.Transport, e.Peer = keep.id, keep.rx, keep.l, keep.t, keep.peer
 	e.arena = arena
 	e.Extra = e.extraInline[:0]
@@ -254,7 +256,7 @@ func (e *Event) reset() {
 func (e *Event) Clone() *Event {
 	c := new(Event)
 	*c = *e
-	c.arena = nil
+	c.arena, c.memoBuf = nil, nil
 	c.Extra = nil
 	raw := append([]byte(nil), e.Raw...)
 	c.Raw = raw

@@ -28,7 +28,7 @@ func (p *Parser) rfc5424Fallback(line []byte, ev *Event) ([]byte, bool) {
 	ev.App = stringBytes(sm.Appname)
 	ev.ProcID = stringBytes(sm.ProcID)
 	ev.MsgID = stringBytes(sm.MsgID)
-	ev.Gateway, ev.GatewayIP = splitGatewayHost(ev.Hostname)
+	ev.Gateway, ev.GatewayIP = ev.memo().gateway(ev.Hostname)
 	if sm.Message == nil {
 		return nil, true
 	}

@@ -1,7 +1,9 @@
 package parse
 
 import (
+	"encoding/binary"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 )
 
@@ -324,17 +326,27 @@ func (s *jsonScanner) ws() {
 // str reads a JSON string at pos. Without escapes it returns a sub-slice of
 // the input; with escapes it decodes into the event's arena.
 func (s *jsonScanner) str() ([]byte, bool) {
-	if s.pos >= len(s.buf) || s.buf[s.pos] != '"' {
+	buf := s.buf
+	if s.pos >= len(buf) || buf[s.pos] != '"' {
 		return nil, false
 	}
 	start := s.pos + 1
 	escaped := false
 	i := start
-	for ; i < len(s.buf); i++ {
-		c := s.buf[i]
+	for i < len(buf) {
+		// Skip eight plain bytes at a time; stop at the first that may matter.
+		if i+8 <= len(buf) {
+			if t := jsonSpecial(binary.LittleEndian.Uint64(buf[i:])); t == 0 {
+				i += 8
+				continue
+			} else {
+				i += bits.TrailingZeros64(t) / 8
+			}
+		}
+		c := buf[i]
 		if c == '\\' {
 			escaped = true
-			i++
+			i += 2
 			continue
 		}
 		if c == '"' {
@@ -343,16 +355,27 @@ func (s *jsonScanner) str() ([]byte, bool) {
 		if c < 0x20 {
 			return nil, false
 		}
+		i++
 	}
-	if i >= len(s.buf) {
-		s.pos = len(s.buf)
+	if i >= len(buf) {
+		s.pos = len(buf)
 		return nil, false
 	}
 	s.pos = i + 1
 	if !escaped {
-		return s.buf[start:i], true
+		return buf[start:i], true
 	}
-	return s.unescape(s.buf[start:i])
+	return s.unescape(buf[start:i])
+}
+
+// jsonSpecial flags, in the high bit of each byte, the bytes of w that are a
+// quote, a backslash or a control character. The lowest flag is exact;
+// flags above it may be false.
+func jsonSpecial(w uint64) uint64 {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	q := w ^ (ones * '"')
+	bs := w ^ (ones * '\\')
+	return ((q-ones)&^q | (bs-ones)&^bs | (w-ones*0x20)&^w) & highs
 }
 
 func (s *jsonScanner) unescape(b []byte) ([]byte, bool) {

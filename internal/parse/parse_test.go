@@ -268,3 +268,61 @@ func TestZeroAllocs(t *testing.T) {
 		t.Errorf("AppendJSON: %v allocs per event", n)
 	}
 }
+
+// TestMemoMatchesFreshParse parses every line through one reused event, so
+// hostnames and stamps come from the memo, and checks each result against a
+// parse into a fresh event.
+func TestMemoMatchesFreshParse(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("UTC+5:30", 5*3600+1800)}
+	if ny, err := time.LoadLocation("America/New_York"); err == nil {
+		zones = append(zones, ny)
+	}
+	rxs := []time.Time{
+		time.Date(2026, 3, 4, 22, 54, 34, 0, time.UTC),
+		time.Date(2026, 3, 4, 22, 54, 34, 900, time.UTC),
+		time.Date(2027, 1, 1, 0, 0, 1, 0, time.UTC),
+		time.Date(2026, 12, 31, 23, 59, 59, 0, time.UTC),
+		time.Date(2026, 11, 1, 5, 30, 0, 0, time.UTC),
+	}
+	lines := [][]byte{
+		[]byte("<14>Dec 31 23:59:59 GW-a-b-10.0.0.1 app: x"),
+		[]byte("<14>Jan  1 00:00:01 GW-a-b-10.0.0.1 app: x"),
+		[]byte("<14>Jan  1 00:00:01 GW-a-c-10.0.0.2-sink app: x"),
+		[]byte("<14>Jan  1 00:00:01.5 GW-a-c-10.0.0.2-sink app: x"),
+		[]byte("<14>Jan  1 00:00:01 10.0.0.9 Jan  1 00:00:01 GW-a-c-10.0.0.2 app: x"),
+	}
+	for _, l := range testcorpus.All() {
+		lines = append(lines, l.Message)
+	}
+	for _, loc := range zones {
+		p := NewParser(Options{Location: loc})
+		reused := &Event{}
+		for pass := 0; pass < 2; pass++ {
+			for _, rx := range rxs {
+				for _, line := range lines {
+					reused.ReceivedAt = rx
+					p.Parse(line, reused)
+					fresh := &Event{ReceivedAt: rx}
+					p.Parse(line, fresh)
+					if got, want := string(reused.AppendJSON(nil)), string(fresh.AppendJSON(nil)); got != want {
+						t.Fatalf("%s rx %v %q:\nmemo  %s\nfresh %s", loc, rx, line, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+func TestParseIPv4MatchesNetip(t *testing.T) {
+	for _, s := range []string{
+		"0.0.0.0", "255.255.255.255", "10.4.187.253", "1.2.3.4", "01.2.3.4", "1.2.3.04", "1.2.3.256",
+		"1.2.3", "1.2.3.4.5", "1..2.3", ".1.2.3", "1.2.3.", "1.2.3.4 ", "1000.2.3.4", "1.2.3.0000",
+		"00.0.0.0", "1.2.3.-4", "a.b.c.d", "", "::1", "1.2.3.4x", "100.64.242.5",
+	} {
+		want, err := netip.ParseAddr(s)
+		got, ok := parseIPv4([]byte(s))
+		if ok != (err == nil && want.Is4()) || (ok && got != want) {
+			t.Errorf("%q: got %v %v, netip says %v %v", s, got, ok, want, err)
+		}
+	}
+}

@@ -8,33 +8,39 @@ import (
 
 type addr = netip.Addr
 
-// parseIPv4 parses a dotted quad without allocating.
+// parseIPv4 parses a dotted quad without allocating. Octets have one to
+// three digits and no leading zero, as netip.ParseAddr demands.
 func parseIPv4(b []byte) (netip.Addr, bool) {
-	var out [4]byte
-	part, n, digitsInPart := 0, 0, 0
-	for i := 0; i <= len(b); i++ {
-		if i == len(b) || b[i] == '.' {
-			if digitsInPart == 0 || n == 4 {
-				return netip.Addr{}, false
-			}
-			out[n] = byte(part)
-			n++
-			part, digitsInPart = 0, 0
-			continue
-		}
-		c := b[i]
-		if c < '0' || c > '9' || digitsInPart == 3 || (digitsInPart > 0 && part == 0) {
-			return netip.Addr{}, false
-		}
-		part = part*10 + int(c-'0')
-		if part > 255 {
-			return netip.Addr{}, false
-		}
-		digitsInPart++
-	}
-	if n != 4 {
+	if len(b) < 7 || len(b) > 15 {
 		return netip.Addr{}, false
 	}
+	var out [4]byte
+	n, v, digits := 0, 0, 0
+	for _, c := range b {
+		if c == '.' {
+			if digits == 0 || n == 3 {
+				return netip.Addr{}, false
+			}
+			out[n] = byte(v)
+			n, v, digits = n+1, 0, 0
+			continue
+		}
+		c -= '0'
+		// A fourth digit makes v exceed 255 unless the octet began with 0,
+		// which is refused on its own.
+		if c > 9 || (digits > 0 && v == 0) {
+			return netip.Addr{}, false
+		}
+		v = v*10 + int(c)
+		digits++
+		if v > 255 {
+			return netip.Addr{}, false
+		}
+	}
+	if digits == 0 || n != 3 {
+		return netip.Addr{}, false
+	}
+	out[3] = byte(v)
 	return netip.AddrFrom4(out), true
 }
 
@@ -66,12 +72,21 @@ func parseUint(b []byte, max uint64) (uint64, bool) {
 		return 0, false
 	}
 	var v uint64
-	for _, c := range b {
-		if c < '0' || c > '9' {
+	// Nineteen digits cannot overflow a uint64; only the twentieth needs a check.
+	head := b
+	if len(b) == 20 {
+		head = b[:19]
+	}
+	for _, c := range head {
+		c -= '0'
+		if c > 9 {
 			return 0, false
 		}
-		d := uint64(c - '0')
-		if v > (math.MaxUint64-d)/10 {
+		v = v*10 + uint64(c)
+	}
+	if len(b) == 20 {
+		d := uint64(b[19] - '0')
+		if d > 9 || v > (math.MaxUint64-d)/10 {
 			return 0, false
 		}
 		v = v*10 + d
@@ -94,17 +109,27 @@ func parseInt(b []byte) (int64, bool) {
 	return int64(u), true
 }
 
-func unhex(c byte) (byte, bool) {
-	switch {
-	case c >= '0' && c <= '9':
-		return c - '0', true
-	case c >= 'a' && c <= 'f':
-		return c - 'a' + 10, true
-	case c >= 'A' && c <= 'F':
-		return c - 'A' + 10, true
+// hexValue maps an ASCII hex digit to its value and every other byte to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
 	}
-	return 0, false
+	for i := byte(0); i < 10; i++ {
+		t['0'+i] = i
+	}
+	for i := byte(0); i < 6; i++ {
+		t['a'+i], t['A'+i] = 10+i, 10+i
+	}
+	return t
+}()
+
+func unhex(c byte) (byte, bool) {
+	v := hexValue[c]
+	return v, v != 0xff
 }
+
+// uuidHexAt lists where the 16 byte pairs of the 8-4-4-4-12 form start.
+var uuidHexAt = [16]uint8{0, 2, 4, 6, 9, 11, 14, 16, 19, 21, 24, 26, 28, 30, 32, 34}
 
 // parseUUID reads the canonical 8-4-4-4-12 form.
 func parseUUID(b []byte) (UUID, bool) {
@@ -112,22 +137,13 @@ func parseUUID(b []byte) (UUID, bool) {
 	if len(b) != 36 || b[8] != '-' || b[13] != '-' || b[18] != '-' || b[23] != '-' {
 		return u, false
 	}
-	j := 0
-	for i := 0; i < 36; {
-		if i == 8 || i == 13 || i == 18 || i == 23 {
-			i++
-			continue
-		}
-		hi, ok1 := unhex(b[i])
-		lo, ok2 := unhex(b[i+1])
-		if !ok1 || !ok2 {
-			return u, false
-		}
+	bad := byte(0)
+	for j, i := range uuidHexAt {
+		hi, lo := hexValue[b[i]], hexValue[b[i+1]]
+		bad |= hi | lo
 		u[j] = hi<<4 | lo
-		j++
-		i += 2
 	}
-	return u, true
+	return u, bad&0xf0 == 0
 }
 
 const hexDigits = "0123456789abcdef"

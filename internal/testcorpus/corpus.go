@@ -4,8 +4,8 @@
 package testcorpus
 
 import (
-	_ "embed"
 	"bytes"
+	_ "embed"
 	"strconv"
 	"strings"
 )

@@ -1,0 +1,51 @@
+# openclaw-vca — build, run and check the collector.
+#
+#   make run     build and start vca-collector with examples/collector.yaml
+#   make test    everything the project checks (vet, race tests, fuzzing)
+#   make bench   Go benchmarks into bench/results/ (benchstat-readable)
+
+SHELL    := /bin/bash
+GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
+BIN      := bin/vca-collector
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -s -w -X github.com/openclaw-vca/openclaw-vca/internal/version.Version=$(VERSION)
+CONFIG   ?= examples/collector.yaml
+FUZZTIME ?= 10s
+BENCHCOUNT ?= 6
+BENCHTIME  ?= 1s
+BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt
+
+export GO
+
+.PHONY: all build run test vet unit fuzz bench clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/vca-collector
+
+run: build
+	mkdir -p data
+	./$(BIN) run --config $(CONFIG)
+
+test: vet unit fuzz
+
+vet:
+	$(GO) mod verify
+	$(GO) vet ./...
+	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 ./...
+
+fuzz:
+	scripts/fuzz.sh $(FUZZTIME)
+
+bench:
+	mkdir -p bench/results
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee $(BENCHOUT)
+	@echo "results: $(BENCHOUT)"
+
+clean:
+	rm -rf bin
