@@ -3,6 +3,7 @@
 #   make run     build and start vca-collector with examples/collector.yaml
 #   make test    everything the project checks (vet, race tests, fuzzing)
 #   make bench   Go benchmarks into bench/results/ (benchstat-readable)
+#   make demo    ClickHouse + collector + replayed gateway traffic, counts printed
 
 SHELL    := /bin/bash
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -17,7 +18,7 @@ BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt
 
 export GO
 
-.PHONY: all build run test vet unit fuzz bench clean
+.PHONY: all build run test vet unit fuzz bench demo clean
 
 all: build
 
@@ -36,8 +37,10 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
+# Tests run against a throwaway ClickHouse server (installed from Debian's
+# packages when missing) that scripts/with-clickhouse.sh starts and stops.
 unit:
-	$(GO) test -race -count=1 ./...
+	scripts/with-clickhouse.sh $(GO) test -race -count=1 ./...
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)
@@ -46,6 +49,11 @@ bench:
 	mkdir -p bench/results
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee $(BENCHOUT)
 	@echo "results: $(BENCHOUT)"
+
+# A local ClickHouse, a collector writing to it, the built-in corpus replayed,
+# per-rule counts printed.
+demo:
+	scripts/demo.sh
 
 clean:
 	rm -rf bin

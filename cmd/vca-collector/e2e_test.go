@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -19,6 +21,8 @@ import (
 	"time"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
+	"github.com/openclaw-vca/openclaw-vca/internal/testch"
 	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
 	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
 )
@@ -52,7 +56,10 @@ type daemon struct {
 	dir    string
 }
 
-func startDaemon(t *testing.T) *daemon {
+func startDaemon(t *testing.T) *daemon { return startDaemonWith(t, "") }
+
+// startDaemonWith adds sinks (YAML under "sinks:") beside the file sink.
+func startDaemonWith(t *testing.T, moreSinks string) *daemon {
 	t.Helper()
 	dir := t.TempDir()
 	ca := testpki.NewCA(t, "gateways")
@@ -70,10 +77,11 @@ func startDaemon(t *testing.T) *daemon {
       tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
 sinks:
   file: {path: %q}
+%s
 pipeline: {dead_letter_dir: %q}
 admin: {address: "127.0.0.1:0"}
 shutdown_timeout: 10s
-`, cert, key, caFile, events, filepath.Join(dir, "dl"))
+`, cert, key, caFile, events, moreSinks, filepath.Join(dir, "dl"))
 	cfgFile := filepath.Join(dir, "collector.yaml")
 	os.WriteFile(cfgFile, []byte(cfg), 0o600)
 
@@ -180,26 +188,8 @@ func TestEveryCorpusLineOverEveryTransport(t *testing.T) {
 	d := startDaemon(t)
 	lines := testcorpus.All()
 
-	udp, err := net.Dial("udp", d.addrs["udp"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, l := range lines {
-		udp.Write(l.Message)
-		if i%16 == 0 {
-			time.Sleep(time.Millisecond)
-		}
-	}
-	udp.Close()
-
-	lf, err := net.Dial("tcp", d.addrs["tcp"])
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range lines {
-		lf.Write(append(append([]byte(nil), l.Message...), '\n'))
-	}
-	lf.Close()
+	sendUDP(t, d.addrs["udp"], lines)
+	sendLF(t, d.addrs["tcp"], lines)
 
 	octet, err := net.Dial("tcp", d.addrs["tcp"])
 	if err != nil {
@@ -478,4 +468,92 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 			t.Errorf("config %d: exit %v, output %q; want it to name %q", i, err, out, tt.want)
 		}
 	}
+}
+
+// TestClickHouseSink: a collector process receives the corpus over TCP and
+// UDP, writes it to ClickHouse and to the file; after SIGTERM every event of
+// the file is in ClickHouse once, with the same fields, unparsed lines are
+// in raw_unparsed, and the ingest chain verifies.
+func TestClickHouseSink(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	d := startDaemonWith(t, fmt.Sprintf("  clickhouse: {addresses: [%q], database: %s, chain_id: e2e, flush_interval: 100ms, batch_size: 40, dead_letter_dir: %q}",
+		addr, db, filepath.Join(t.TempDir(), "dl")))
+	lines := testcorpus.All()
+	sendUDP(t, d.addrs["udp"], lines)
+	sendLF(t, d.addrs["tcp"], lines)
+	events := d.readEvents(t, 2*len(lines))
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	if err := <-d.exited; err != nil {
+		t.Fatalf("exit: %v\n%s", err, d.logs)
+	}
+
+	parsed := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events FINAL")
+	unparsed := testch.Count(t, conn, "SELECT count() FROM "+db+".raw_unparsed FINAL")
+	if parsed+unparsed != uint64(len(events)) || unparsed == 0 {
+		t.Fatalf("ClickHouse holds %d events + %d unparsed, the file %d", parsed, unparsed, len(events))
+	}
+	for _, ev := range events {
+		id := strings.ReplaceAll(ev["event_id"].(string), "-", "")
+		table, cols := "dcf_events", "kind, parse_status, rule_uuid, action, sni, raw"
+		want := []string{str(ev["kind"]), str(ev["parse_status"]), str(ev["rule_uuid"]), str(ev["action"]), str(ev["sni"]), str(ev["raw"])}
+		if ev["parse_status"] == "failed" {
+			table, cols = "raw_unparsed", "parse_status, parse_error, raw"
+			want = []string{str(ev["parse_status"]), str(ev["parse_error"]), str(ev["raw"])}
+		}
+		got := make([]string, len(want))
+		ptrs := make([]any, len(want))
+		for i := range got {
+			ptrs[i] = &got[i]
+		}
+		if err := conn.QueryRow(context.Background(), "SELECT "+cols+" FROM "+db+"."+table+" FINAL WHERE event_id = unhex(?)", id).Scan(ptrs...); err != nil {
+			t.Fatalf("event %s (%s): %v", id, str(ev["raw"]), err)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("event %s in %s:\n got %q\nwant %q", id, table, got, want)
+		}
+	}
+	rep, err := clickhouse.Verify(context.Background(), conn, db, "e2e")
+	if err != nil || !rep.OK() || rep.Rows != uint64(len(events)) {
+		t.Fatalf("ingest chain: %+v %v", rep, err)
+	}
+	t.Logf("%d events in ClickHouse over %d batches; chain verified", rep.Rows, rep.Batches)
+}
+
+func str(v any) string {
+	if v == nil {
+		return ""
+	}
+	return fmt.Sprint(v)
+}
+
+// sendUDP sends one datagram per line, pausing now and then so a small
+// receive buffer is not overrun.
+func sendUDP(t *testing.T, addr string, lines []testcorpus.Line) {
+	t.Helper()
+	udp, err := net.Dial("udp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range lines {
+		udp.Write(l.Message)
+		if i%16 == 0 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	udp.Close()
+}
+
+// sendLF sends the lines over one TCP connection, LF-framed.
+func sendLF(t *testing.T, addr string, lines []testcorpus.Line) {
+	t.Helper()
+	lf, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range lines {
+		lf.Write(append(append([]byte(nil), l.Message...), '\n'))
+	}
+	lf.Close()
 }

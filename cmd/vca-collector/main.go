@@ -3,6 +3,7 @@
 //
 //	vca-collector run --config FILE     run the daemon
 //	vca-collector parse [FILE|-]        show what the collector makes of raw lines
+//	vca-collector schema print          print the ClickHouse DDL
 //	vca-collector version               print the build
 package main
 
@@ -25,12 +26,15 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/version"
 )
 
 const usage = `usage:
   vca-collector run --config FILE      receive syslog and write events (SIGTERM drains and exits, SIGHUP reloads TLS)
   vca-collector parse [flags] [FILE|-] print one JSON event per raw syslog line or octet-counted frame
+  vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N]
+                                       print the ClickHouse DDL (for create_schema: false)
   vca-collector version                print the build
 `
 
@@ -45,6 +49,8 @@ func main() {
 		err = runCmd(os.Args[2:])
 	case "parse":
 		err = parseCmd(os.Args[2:], os.Stdin, os.Stdout)
+	case "schema":
+		err = schemaCmd(os.Args[2:], os.Stdout)
 	case "version", "--version", "-v":
 		fmt.Println(version.String())
 	case "help", "-h", "--help":
@@ -161,4 +167,23 @@ func parseCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 			return err
 		}
 	}
+}
+
+func schemaCmd(args []string, out io.Writer) error {
+	if len(args) == 0 || args[0] != "print" {
+		return errors.New("usage: vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N]")
+	}
+	fs := flag.NewFlagSet("schema print", flag.ContinueOnError)
+	profile := fs.String("profile", "modern", "modern (ClickHouse 22.8+) or compat (older servers)")
+	database := fs.String("database", "vca", "database name")
+	retention := fs.Int("retention-days", 0, "TTL in days on the modern profile; 0 keeps everything")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	p, err := clickhouse.ParseProfile(*profile)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(out, clickhouse.SchemaSQL(p, clickhouse.Options{Database: *database, RetentionDays: *retention}))
+	return err
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
 	"github.com/openclaw-vca/openclaw-vca/internal/version"
 )
@@ -54,6 +55,16 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 			return nil, err
 		}
 		c.sinks = append(c.sinks, fs)
+	}
+	if cfg.Sinks.ClickHouse != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Sinks.ClickHouse.DialTimeout)+30*time.Second)
+		chs, err := clickhouse.New(ctx, *cfg.Sinks.ClickHouse, c.reg, log)
+		cancel()
+		if err != nil {
+			c.closeSinks()
+			return nil, err
+		}
+		c.sinks = append(c.sinks, chs)
 	}
 	c.pipeline = pipeline.New(cfg.Pipeline, parser, c.sinks, c.reg, log)
 
@@ -137,7 +148,13 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.log.Error().Err(err).Msg("shutdown timeout reached before every queued event was delivered")
 	}
 	for _, s := range c.sinks {
-		if cerr := s.Close(); cerr != nil {
+		var cerr error
+		if d, ok := s.(interface{ Shutdown(context.Context) error }); ok {
+			cerr = d.Shutdown(sctx)
+		} else {
+			cerr = s.Close()
+		}
+		if cerr != nil {
 			err = errors.Join(err, cerr)
 		}
 	}
@@ -181,6 +198,10 @@ func (c *Collector) closeAll() {
 	for _, s := range c.tcp {
 		s.Close()
 	}
+	c.closeSinks()
+}
+
+func (c *Collector) closeSinks() {
 	for _, s := range c.sinks {
 		s.Close()
 	}

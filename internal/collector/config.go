@@ -11,6 +11,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
 )
 
@@ -38,7 +39,8 @@ type ParseConfig struct {
 }
 
 type Sinks struct {
-	File *file.Config `yaml:"file"`
+	File       *file.Config       `yaml:"file"`
+	ClickHouse *clickhouse.Config `yaml:"clickhouse"`
 }
 
 type AdminConfig struct {
@@ -52,7 +54,7 @@ type LogConfig struct {
 }
 
 func (c *Config) SetDefaults() {
-	if c.Sinks.File == nil {
+	if c.Sinks.File == nil && c.Sinks.ClickHouse == nil {
 		c.Sinks.File = &file.Config{Path: "./data/events.jsonl"}
 	}
 	if c.Parse.TimeZone == "" {

@@ -308,3 +308,13 @@ func (e *Event) fail(s Status, r Reason, field []byte) {
 		e.Reason, e.ErrField = r, field
 	}
 }
+
+// AppendNames appends the names of the set flags, in a fixed order.
+func (f Flag) AppendNames(dst []string) []string {
+	for i, name := range flagNames {
+		if f&(1<<i) != 0 {
+			dst = append(dst, name)
+		}
+	}
+	return dst
+}

@@ -15,9 +15,11 @@ import (
 type Sink interface {
 	// Name identifies the sink in metrics and logs.
 	Name() string
-	// Write stores the events and returns once they are stored. The events
-	// and their byte slices are valid only during the call. A Permanent
-	// error means retrying the same batch cannot succeed.
+	// Write takes the events and returns once the sink holds them: written
+	// (the file sink) or copied into a batch that the sink inserts, retrying,
+	// before Close returns (ClickHouse). The events and their byte slices are
+	// valid only during the call. A Permanent error means retrying the same
+	// batch cannot succeed.
 	Write(ctx context.Context, events []parse.Event) error
 	// Close flushes and releases resources.
 	Close() error

@@ -1,0 +1,524 @@
+package clickhouse
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/rs/zerolog"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/config"
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+)
+
+func TestEncoderCoversSchema(t *testing.T) {
+	for _, p := range []Profile{Modern, Compat} {
+		for _, tc := range []struct {
+			fields []field
+			cols   []column
+		}{{eventFields, eventColumns}, {unparsedFields, unparsedColumns}} {
+			var have []string
+			for _, f := range tc.fields {
+				have = append(have, f.name)
+			}
+			for _, c := range insertColumns(tc.cols, p) {
+				if !slices.Contains(have, c) {
+					t.Errorf("%s: column %s has no encoder field", p, c)
+				}
+			}
+		}
+	}
+}
+
+func TestProfileFor(t *testing.T) {
+	for _, tc := range []struct {
+		major, minor int
+		want         Profile
+	}{{18, 16, Compat}, {22, 3, Compat}, {22, 8, Modern}, {23, 1, Modern}, {26, 7, Modern}} {
+		if got := ProfileFor(tc.major, tc.minor); got != tc.want {
+			t.Errorf("%d.%d: %s, want %s", tc.major, tc.minor, got, tc.want)
+		}
+	}
+}
+
+func TestRetriable(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"refused", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, true},
+		{"reset", fmt.Errorf("send: %w", syscall.ECONNRESET), true},
+		{"eof", fmt.Errorf("read: %w", io.EOF), true},
+		{"timeout", context.DeadlineExceeded, true},
+		{"overloaded", &clickhouse.Exception{Code: 202}, true},
+		{"too many parts", &clickhouse.Exception{Code: 252}, true},
+		{"unknown column", &clickhouse.Exception{Code: 16}, false},
+		{"type mismatch", &clickhouse.Exception{Code: 53}, false},
+		{"unknown table", &clickhouse.Exception{Code: 60}, false},
+		{"encode", &encodeError{column: "x", err: errors.New("bad")}, false},
+	} {
+		if got := Retriable(tc.err); got != tc.want {
+			t.Errorf("%s: Retriable = %v", tc.name, got)
+		}
+	}
+}
+
+// corpusEvents parses every corpus line with receive metadata, the way the
+// pipeline does.
+func corpusEvents(t testing.TB, firstID uint64) []parse.Event {
+	t.Helper()
+	p := parse.NewParser(parse.Options{})
+	lines := testcorpus.All()
+	events := make([]parse.Event, len(lines))
+	rx := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)
+	for i, l := range lines {
+		e := &events[i]
+		binary.BigEndian.PutUint64(e.EventID[8:], firstID+uint64(i))
+		e.ReceivedAt = rx.Add(time.Duration(i) * time.Millisecond)
+		e.Listener, e.Transport = "tcp", "tcp"
+		e.Peer = netip.MustParseAddrPort("10.1.0.5:41000")
+		p.Parse(l.Message, e)
+		*e = *e.Clone()
+	}
+	return events
+}
+
+func testConfig(addr, db string) Config {
+	c := Config{Addresses: []string{addr}, Database: db, ChainID: "test", FlushInterval: config.Duration(50 * time.Millisecond),
+		MaxRetryBackoff: config.Duration(200 * time.Millisecond), DialTimeout: config.Duration(2 * time.Second)}
+	c.SetDefaults()
+	return c
+}
+
+func testConfigIn(t *testing.T, addr, db string) Config {
+	c := testConfig(addr, db)
+	c.DeadLetterDir = t.TempDir()
+	return c
+}
+
+func newSink(t *testing.T, cfg Config) (*Sink, *prometheus.Registry) {
+	t.Helper()
+	reg := prometheus.NewRegistry()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s, err := New(ctx, cfg, reg, zerolog.New(zerolog.NewTestWriter(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, reg
+}
+
+func shutdown(t *testing.T, s *Sink) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	cfg := testConfigIn(t, addr, db)
+	cfg.BatchSize = 20 // several batches, so the chain has links
+	s, _ := newSink(t, cfg)
+	events := corpusEvents(t, 1)
+	if err := s.Write(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, s)
+
+	var parsed, failed uint64
+	for _, e := range events {
+		if e.Status == parse.StatusFailed {
+			failed++
+		} else {
+			parsed++
+		}
+	}
+	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events"); n != parsed {
+		t.Errorf("dcf_events has %d rows, want %d", n, parsed)
+	}
+	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".raw_unparsed"); n != failed || failed == 0 {
+		t.Errorf("raw_unparsed has %d rows, want %d (> 0)", n, failed)
+	}
+	if n := testch.Count(t, conn, "SELECT toUInt64(uniqMerge(events)) FROM "+db+".dcf_rollup_minute"); n != parsed {
+		t.Errorf("minute rollup counts %d events, want %d", n, parsed)
+	}
+
+	// Every column of every row, as ClickHouse returns it, against the event.
+	for _, e := range events {
+		if e.Status == parse.StatusFailed {
+			continue
+		}
+		checkRow(t, conn, db, &e)
+	}
+
+	rep, err := Verify(context.Background(), conn, db, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() || rep.Batches < 3 || rep.Rows != uint64(len(events)) {
+		t.Fatalf("chain: %+v", rep)
+	}
+
+	// Tampering is caught: alter one raw line.
+	if err := conn.Exec(context.Background(), "ALTER TABLE "+db+".dcf_events UPDATE raw = 'forged' WHERE event_id = unhex(?)", hex.EncodeToString(events[3].EventID[:])); err != nil {
+		t.Fatal(err)
+	}
+	waitMutations(t, conn, db)
+	rep, err = Verify(context.Background(), conn, db, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.OK() {
+		t.Fatal("a forged raw line verified")
+	}
+	t.Logf("tampering reported as: %v", rep.Problems)
+}
+
+func waitMutations(t *testing.T, conn driver.Conn, db string) {
+	t.Helper()
+	for range 100 {
+		if testch.Count(t, conn, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", db) == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("mutation did not finish")
+}
+
+// checkRow reads the event's row back and compares the columns that carry
+// the decision.
+func checkRow(t *testing.T, conn driver.Conn, db string, e *parse.Event) {
+	t.Helper()
+	var (
+		receivedAt, eventTime               time.Time
+		receivedMs, eventMs                 uint16
+		kind, status, gateway, ruleUUID     string
+		action, proto, sni, url, raw, srcIP string
+		dstIP, gatewayIP                    string
+		enforced                            *uint8
+		srcPort, dstPort                    uint16
+		sessionID, pkts, bytesN             uint64
+		sessionStart                        int64
+		extraKeys                           []string
+		flags                               []string
+	)
+	q := `SELECT received_at, received_ms, event_time, event_ms, kind, parse_status, gateway, rule_uuid, action, proto, sni, url, raw,
+  replaceRegexpOne(IPv6NumToString(src_ip), '^::ffff:', ''), replaceRegexpOne(IPv6NumToString(dst_ip), '^::ffff:', ''),
+  replaceRegexpOne(IPv6NumToString(gateway_ip), '^::ffff:', ''),
+  enforced, src_port, dst_port, session_id, session_pkts, session_bytes, session_start_ns, extra_keys, flags
+FROM ` + db + `.dcf_events FINAL WHERE event_id = unhex(?)`
+	err := conn.QueryRow(context.Background(), q, hex.EncodeToString(e.EventID[:])).Scan(&receivedAt, &receivedMs, &eventTime, &eventMs,
+		&kind, &status, &gateway, &ruleUUID, &action, &proto, &sni, &url, &raw, &srcIP, &dstIP, &gatewayIP,
+		&enforced, &srcPort, &dstPort, &sessionID, &pkts, &bytesN, &sessionStart, &extraKeys, &flags)
+	if err != nil {
+		t.Fatalf("event %x: %v", e.EventID, err)
+	}
+	ipText := func(a netip.Addr) string {
+		if !a.IsValid() {
+			return "::"
+		}
+		return a.String()
+	}
+	wantEnforced := "NULL"
+	if e.Has&parse.HasEnforced != 0 {
+		wantEnforced = fmt.Sprint(map[bool]int{false: 0, true: 1}[e.Enforced])
+	}
+	gotEnforced := "NULL"
+	if enforced != nil {
+		gotEnforced = fmt.Sprint(*enforced)
+	}
+	wantRule := ""
+	if e.Has&parse.HasRuleUUID != 0 {
+		wantRule = e.RuleUUID.String()
+	}
+	got := []any{receivedAt.Add(time.Duration(receivedMs) * time.Millisecond).UnixMilli(), eventTime.Add(time.Duration(eventMs) * time.Millisecond).UnixMilli(),
+		kind, status, gateway, ruleUUID, action, proto, sni, url, raw, srcIP, dstIP, gatewayIP, gotEnforced, srcPort, dstPort,
+		sessionID, pkts, bytesN, sessionStart, len(extraKeys), strings.Join(flags, ",")}
+	want := []any{e.ReceivedAt.UnixMilli(), e.EventTime.UnixMilli(),
+		e.Kind.String(), e.Status.String(), string(e.Gateway), wantRule, string(actionName(e)), string(e.Proto), string(e.SNI), string(e.URL),
+		string(e.Raw), ipText(e.SrcIP), ipText(e.DstIP), ipText(e.GatewayIP), wantEnforced, e.SrcPort, e.DstPort,
+		e.SessionID, e.SessionPkts, e.SessionBytes, e.SessionStart, len(e.Extra), strings.Join(e.Flags.AppendNames(nil), ",")}
+	names := strings.Fields("received event kind status gateway rule_uuid action proto sni url raw src_ip dst_ip gateway_ip enforced src_port dst_port session_id pkts bytes session_start extra flags")
+	for i := range got {
+		if fmt.Sprint(got[i]) != fmt.Sprint(want[i]) {
+			t.Errorf("event %x (%s): %s = %v, want %v", e.EventID[8:], e.Raw[:min(len(e.Raw), 40)], names[i], got[i], want[i])
+		}
+	}
+}
+
+func TestPermanentErrorGoesToDeadLetter(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	cfg := testConfigIn(t, addr, db)
+	cfg.DeadLetterDir = t.TempDir()
+	s, reg := newSink(t, cfg)
+	// The operator drops a column the collector writes: the server refuses
+	// every insert with "no such column", which no retry can fix.
+	if err := conn.Exec(context.Background(), "ALTER TABLE "+db+".dcf_events DROP COLUMN sni"); err != nil {
+		t.Fatal(err)
+	}
+	events := corpusEvents(t, 1)
+	if err := s.Write(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, s)
+	files, _ := filepath.Glob(filepath.Join(cfg.DeadLetterDir, "clickhouse-*.jsonl"))
+	if len(files) != 1 {
+		t.Fatalf("dead-letter files: %v", files)
+	}
+	body, _ := os.ReadFile(files[0])
+	if n := strings.Count(string(body), "\n"); n != len(events) {
+		t.Errorf("dead-letter file holds %d rows, want %d", n, len(events))
+	}
+	if !strings.Contains(string(body), "sni") || !strings.Contains(string(body), "clickhouse_error") {
+		t.Errorf("dead-letter rows lack the server's message: %.300s", body)
+	}
+	m, _ := reg.Gather()
+	if v := counterValue(m, "vca_collector_clickhouse_insert_failures_total", "false"); v != 1 {
+		t.Errorf("permanent failures counted %v, want 1", v)
+	}
+}
+
+func counterValue(mfs []*dto.MetricFamily, name, retriable string) float64 {
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "retriable" && l.GetValue() == retriable {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// ackDropProxy forwards TCP to the server; when armed, it delivers the next
+// large client write (an INSERT's data) but never returns the server's reply
+// and cuts the connection: the server has the rows, the client saw EOF.
+type ackDropProxy struct {
+	ln      net.Listener
+	target  string
+	armed   atomic.Bool
+	dropped atomic.Int32
+}
+
+func newAckDropProxy(t *testing.T, target string) *ackDropProxy {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &ackDropProxy{ln: ln, target: target}
+	t.Cleanup(func() { ln.Close() })
+	go p.serve()
+	return p
+}
+
+func (p *ackDropProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.handle(c)
+	}
+}
+
+func (p *ackDropProxy) handle(client net.Conn) {
+	server, err := net.Dial("tcp", p.target)
+	if err != nil {
+		client.Close()
+		return
+	}
+	var cut atomic.Bool
+	go func() {
+		buf := make([]byte, 64<<10)
+		for {
+			n, err := server.Read(buf)
+			if n > 0 && !cut.Load() {
+				client.Write(buf[:n])
+			}
+			if err != nil || cut.Load() {
+				client.Close()
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64<<10)
+	for {
+		n, err := client.Read(buf)
+		if n > 0 {
+			server.Write(buf[:n])
+			if n > 2048 && p.armed.CompareAndSwap(true, false) {
+				// Let the server read and commit the block, then drop its
+				// answer and the connection.
+				cut.Store(true)
+				time.Sleep(500 * time.Millisecond)
+				p.dropped.Add(1)
+				server.Close()
+				client.Close()
+				return
+			}
+		}
+		if err != nil {
+			server.Close()
+			return
+		}
+	}
+}
+
+func TestAckLossCountsOnce(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	proxy := newAckDropProxy(t, addr)
+	cfg := testConfigIn(t, proxy.ln.Addr().String(), db)
+	cfg.Compression = "none" // so the INSERT's data is one large write the proxy can see
+	s, _ := newSink(t, cfg)
+	events := corpusEvents(t, 1)
+	proxy.armed.Store(true)
+	if err := s.Write(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, s)
+	if proxy.dropped.Load() != 1 {
+		t.Fatalf("the proxy dropped %d replies, want 1", proxy.dropped.Load())
+	}
+	var parsed uint64
+	for _, e := range events {
+		if e.Status != parse.StatusFailed {
+			parsed++
+		}
+	}
+	all := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events")
+	final := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events FINAL")
+	uniq := testch.Count(t, conn, "SELECT uniqExact(event_id) FROM "+db+".dcf_events")
+	rollup := testch.Count(t, conn, "SELECT toUInt64(uniqMerge(events)) FROM "+db+".dcf_rollup_minute")
+	t.Logf("after an ack loss: count()=%d FINAL=%d uniqExact(event_id)=%d rollup=%d (want %d)", all, final, uniq, rollup, parsed)
+	if final != parsed || uniq != parsed || rollup != parsed {
+		t.Fatalf("the project's queries count %d/%d/%d, want %d each", final, uniq, rollup, parsed)
+	}
+	rep, err := Verify(context.Background(), conn, db, "test")
+	if err != nil || !rep.OK() {
+		t.Fatalf("chain after retry: %+v %v", rep, err)
+	}
+}
+
+// ownServer starts a ClickHouse server of the test's own, so the test can
+// kill it; it returns the address and a function that restarts it.
+func ownServer(t *testing.T) (addr string, kill, restart func()) {
+	t.Helper()
+	testch.Addr(t) // the same rule: only where make test provides servers
+	dir := t.TempDir()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	script, _ := filepath.Abs("../../../scripts/start-clickhouse.sh")
+	start := func() {
+		out, err := exec.Command(script, dir, fmt.Sprint(port)).CombinedOutput()
+		if err != nil {
+			t.Fatalf("start clickhouse: %v\n%s", err, out)
+		}
+	}
+	pid := func() int {
+		b, _ := os.ReadFile(filepath.Join(dir, "ch.pid"))
+		var p int
+		fmt.Sscan(string(b), &p)
+		return p
+	}
+	kill = func() {
+		p := pid()
+		syscall.Kill(p, syscall.SIGKILL)
+		for range 100 {
+			if syscall.Kill(p, 0) != nil {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	start()
+	t.Cleanup(func() { syscall.Kill(pid(), syscall.SIGTERM) })
+	return fmt.Sprintf("127.0.0.1:%d", port), kill, start
+}
+
+func TestServerKilledMidStream(t *testing.T) {
+	addr, kill, restart := ownServer(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	cfg := testConfigIn(t, addr, db)
+	cfg.BatchSize = 500
+	s, _ := newSink(t, cfg)
+
+	const rounds = 150
+	var sent uint64
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for r := range rounds {
+			events := corpusEvents(t, uint64(r)*1000)
+			for _, e := range events {
+				if e.Status != parse.StatusFailed {
+					sent++
+				}
+			}
+			if err := s.Write(context.Background(), events); err != nil {
+				t.Error(err)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}()
+	time.Sleep(300 * time.Millisecond)
+	kill()
+	t.Log("server killed with SIGKILL")
+	time.Sleep(1500 * time.Millisecond)
+	restart()
+	t.Log("server restarted")
+	<-done
+	shutdown(t, s)
+
+	conn2 := testch.Conn(t, addr)
+	final := testch.Count(t, conn2, "SELECT count() FROM "+db+".dcf_events FINAL")
+	uniq := testch.Count(t, conn2, "SELECT uniqExact(event_id) FROM "+db+".dcf_events")
+	all := testch.Count(t, conn2, "SELECT count() FROM "+db+".dcf_events")
+	t.Logf("sent %d, stored count()=%d FINAL=%d uniqExact=%d", sent, all, final, uniq)
+	if final != sent || uniq != sent {
+		t.Fatalf("after the outage the store counts %d (FINAL) / %d (distinct ids), want %d", final, uniq, sent)
+	}
+	rep, err := Verify(context.Background(), conn2, db, "test")
+	if err != nil || !rep.OK() {
+		t.Fatalf("chain after the outage: %+v %v", rep, err)
+	}
+}

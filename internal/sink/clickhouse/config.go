@@ -1,0 +1,187 @@
+package clickhouse
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/config"
+)
+
+// Config is the sinks.clickhouse section; examples/collector.yaml documents
+// every key.
+type Config struct {
+	Addresses    []string `yaml:"addresses"` // native protocol host:port
+	Database     string   `yaml:"database"`
+	Username     string   `yaml:"username"`
+	Password     string   `yaml:"password"` // prefer password_file or VCA_SINKS_CLICKHOUSE_PASSWORD
+	PasswordFile string   `yaml:"password_file"`
+	TLS          *TLS     `yaml:"tls"`
+	Compression  string   `yaml:"compression"` // lz4, zstd or none
+
+	BatchSize     int             `yaml:"batch_size"`
+	FlushInterval config.Duration `yaml:"flush_interval"`
+	Inserters     int             `yaml:"inserters"`
+	// MaxPendingBatches sealed batches may wait for an inserter; past that,
+	// Write blocks and the pipeline pushes back on the listeners.
+	MaxPendingBatches int             `yaml:"max_pending_batches"`
+	DialTimeout       config.Duration `yaml:"dial_timeout"`
+	InsertTimeout     config.Duration `yaml:"insert_timeout"`
+	MaxRetryBackoff   config.Duration `yaml:"max_retry_backoff"`
+
+	CreateSchema  *bool  `yaml:"create_schema"`
+	Profile       string `yaml:"profile"` // auto, modern or compat
+	RetentionDays int    `yaml:"retention_days"`
+	// ChainID names this collector's ingest_batches hash chain.
+	ChainID       string `yaml:"chain_id"`
+	DeadLetterDir string `yaml:"dead_letter_dir"`
+}
+
+// TLS configures an encrypted connection to ClickHouse (its tcp_port_secure).
+type TLS struct {
+	CAFile             string `yaml:"ca_file"`
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+func (c *Config) SetDefaults() {
+	if len(c.Addresses) == 0 {
+		c.Addresses = []string{"127.0.0.1:9000"}
+	}
+	if c.Database == "" {
+		c.Database = "vca"
+	}
+	if c.Username == "" {
+		c.Username = "default"
+	}
+	if c.Compression == "" {
+		c.Compression = "lz4"
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 50000
+	}
+	if c.FlushInterval == 0 {
+		c.FlushInterval = config.Duration(time.Second)
+	}
+	if c.Inserters == 0 {
+		c.Inserters = 2
+	}
+	if c.MaxPendingBatches == 0 {
+		c.MaxPendingBatches = c.Inserters
+	}
+	if c.DialTimeout == 0 {
+		c.DialTimeout = config.Duration(5 * time.Second)
+	}
+	if c.InsertTimeout == 0 {
+		c.InsertTimeout = config.Duration(time.Minute)
+	}
+	if c.MaxRetryBackoff == 0 {
+		c.MaxRetryBackoff = config.Duration(30 * time.Second)
+	}
+	if c.CreateSchema == nil {
+		t := true
+		c.CreateSchema = &t
+	}
+	if c.Profile == "" {
+		c.Profile = "auto"
+	}
+	if c.ChainID == "" {
+		c.ChainID, _ = os.Hostname()
+	}
+	if c.DeadLetterDir == "" {
+		c.DeadLetterDir = "./data/dead-letter"
+	}
+}
+
+func (c *Config) Validate() error {
+	for i, a := range c.Addresses {
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return config.FieldError(fmt.Sprintf("addresses[%d]", i), fmt.Errorf("%q is not host:port", a))
+		}
+	}
+	if strings.ContainsAny(c.Database, "`'\" ") {
+		return config.FieldError("database", fmt.Errorf("%q: quotes and spaces are not allowed", c.Database))
+	}
+	if c.Password != "" && c.PasswordFile != "" {
+		return config.FieldError("password_file", errors.New("set either password or password_file, not both"))
+	}
+	switch c.Compression {
+	case "lz4", "zstd", "none":
+	default:
+		return config.FieldError("compression", fmt.Errorf("%q: want lz4, zstd or none", c.Compression))
+	}
+	switch {
+	case c.BatchSize < 1 || c.BatchSize > 10_000_000:
+		return config.FieldError("batch_size", fmt.Errorf("%d is outside 1..10000000", c.BatchSize))
+	case time.Duration(c.FlushInterval) < 10*time.Millisecond:
+		return config.FieldError("flush_interval", fmt.Errorf("%v is below 10ms", c.FlushInterval))
+	case c.Inserters < 1 || c.Inserters > 64:
+		return config.FieldError("inserters", fmt.Errorf("%d is outside 1..64", c.Inserters))
+	case c.MaxPendingBatches < 1:
+		return config.FieldError("max_pending_batches", errors.New("must be at least 1"))
+	case c.RetentionDays < 0:
+		return config.FieldError("retention_days", errors.New("must not be negative"))
+	case c.ChainID == "":
+		return config.FieldError("chain_id", errors.New("is required (the host name could not be read)"))
+	}
+	if c.Profile != "auto" {
+		if _, err := ParseProfile(c.Profile); err != nil {
+			return config.FieldError("profile", errors.New(err.Error()+"; or auto"))
+		}
+	}
+	if c.TLS != nil {
+		if _, err := c.TLS.config(); err != nil {
+			return config.FieldError("tls", err)
+		}
+	}
+	if c.PasswordFile != "" {
+		if _, err := os.ReadFile(c.PasswordFile); err != nil {
+			return config.FieldError("password_file", err)
+		}
+	}
+	return nil
+}
+
+func (c *Config) password() (string, error) {
+	if c.PasswordFile == "" {
+		return c.Password, nil
+	}
+	b, err := os.ReadFile(c.PasswordFile)
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimRight(string(b), "\r\n"), nil
+}
+
+func (t *TLS) config() (*tls.Config, error) {
+	cfg := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
+	if t.CAFile != "" {
+		pem, err := os.ReadFile(t.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no PEM certificates", t.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		return nil, errors.New("cert_file and key_file go together")
+	}
+	if t.CertFile != "" {
+		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	}
+	return cfg, nil
+}

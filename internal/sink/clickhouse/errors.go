@@ -1,0 +1,180 @@
+package clickhouse
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// encodeError is a value the client could not encode for its column: the
+// same batch will fail the same way.
+type encodeError struct {
+	column string
+	err    error
+}
+
+func (e *encodeError) Error() string { return "column " + e.column + ": " + e.err.Error() }
+func (e *encodeError) Unwrap() error { return e.err }
+
+// retriableCodes are server errors that a later attempt can outlive:
+// overload, timeouts, replicas and parts under pressure.
+var retriableCodes = map[int32]bool{
+	3:   true, // UNEXPECTED_END_OF_FILE
+	159: true, // TIMEOUT_EXCEEDED
+	164: true, // READONLY
+	202: true, // TOO_MANY_SIMULTANEOUS_QUERIES
+	203: true, // NO_FREE_CONNECTION
+	209: true, // SOCKET_TIMEOUT
+	210: true, // NETWORK_ERROR
+	241: true, // MEMORY_LIMIT_EXCEEDED
+	242: true, // TABLE_IS_READ_ONLY
+	252: true, // TOO_MANY_PARTS
+	319: true, // UNKNOWN_STATUS_OF_INSERT
+	425: true, // SYSTEM_ERROR
+	999: true, // KEEPER_EXCEPTION
+}
+
+// Retriable reports whether retrying the same insert may succeed. Lost
+// connections, refused dials, EOFs and timeouts are; the server rejecting the
+// data (unknown column, type mismatch, unknown table) and values the client
+// cannot encode are not.
+func Retriable(err error) bool {
+	var ex *clickhouse.Exception
+	if errors.As(err, &ex) {
+		return retriableCodes[ex.Code]
+	}
+	var enc *encodeError
+	return !errors.As(err, &enc)
+}
+
+type metrics struct {
+	failures       *prometheus.CounterVec
+	rows           *prometheus.CounterVec
+	insertDuration *prometheus.HistogramVec
+	latency        prometheus.Histogram
+	batchRows      prometheus.Histogram
+	pending        prometheus.Gauge
+	blocked        prometheus.Counter
+	deadLettered   prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vca_collector_clickhouse_insert_failures_total",
+			Help: "Failed ClickHouse inserts; retriable ones are retried, the others dead-lettered.",
+		}, []string{"retriable"}),
+		rows: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vca_collector_clickhouse_inserted_rows_total", Help: "Rows ClickHouse accepted, by table.",
+		}, []string{"table"}),
+		insertDuration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "vca_collector_clickhouse_insert_duration_seconds", Help: "Duration of one successful INSERT.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14),
+		}, []string{"table"}),
+		latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vca_collector_clickhouse_batch_latency_seconds", Help: "From sealing a batch to ClickHouse holding all of it, retries included.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16),
+		}),
+		batchRows: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vca_collector_clickhouse_batch_rows", Help: "Rows per sealed batch.",
+			Buckets: prometheus.ExponentialBuckets(1, 4, 10),
+		}),
+		pending: prometheus.NewGauge(prometheus.GaugeOpts{
+			Name: "vca_collector_clickhouse_pending_batches", Help: "Sealed batches not yet inserted.",
+		}),
+		blocked: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vca_collector_clickhouse_backpressure_total", Help: "Times a full batch had to wait for an inserter.",
+		}),
+		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vca_collector_clickhouse_dead_lettered_rows_total", Help: "Rows ClickHouse refused permanently, written to the dead-letter directory.",
+		}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.failures, m.rows, m.insertDuration, m.latency, m.batchRows, m.pending, m.blocked, m.deadLettered)
+	}
+	return m
+}
+
+// deadLetter writes a refused batch, one JSON object per row with the
+// server's message, so that nothing vanishes; it logs once per batch.
+func (s *Sink) deadLetter(b *batch, cause error) {
+	s.m.deadLettered.Add(float64(b.rows()))
+	path := filepath.Join(s.cfg.DeadLetterDir, fmt.Sprintf("clickhouse-%s-%06d-%s.jsonl",
+		time.Now().UTC().Format("20060102T150405"), b.seq, hex.EncodeToString(b.id[:4])))
+	err := writeDeadLetter(path, b, cause)
+	ev := s.log.Error().Err(cause).Uint64("seq", b.seq).Int("rows", b.rows()).Str("file", path)
+	if err != nil {
+		ev = ev.AnErr("dead_letter_error", err)
+	}
+	ev.Msg("clickhouse refused a batch permanently; rows written to the dead-letter directory")
+}
+
+func writeDeadLetter(path string, b *batch, cause error) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o640)
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(f)
+	for _, t := range []*table{b.events, b.unparsed} {
+		for i := 0; i < t.rows; i++ {
+			row := map[string]any{}
+			for _, c := range t.cols {
+				row[c.name] = c.jsonValue(i)
+			}
+			if err := enc.Encode(map[string]any{"table": t.name, "clickhouse_error": cause.Error(), "row": row}); err != nil {
+				f.Close()
+				return err
+			}
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// jsonValue renders row i of the column for the dead-letter file.
+func (c *colData) jsonValue(i int) any {
+	switch c.kind {
+	case kString:
+		return c.str[i]
+	case kBytes16:
+		if strings.HasSuffix(c.name, "_ip") {
+			a := netip.AddrFrom16([16]byte(c.b16[i])).Unmap()
+			return a.String()
+		}
+		return hex.EncodeToString(c.b16[i])
+	case kU8:
+		return c.u8[i]
+	case kU16:
+		return c.u16[i]
+	case kU32:
+		return c.u32[i]
+	case kU64:
+		return c.u64[i]
+	case kI64:
+		return c.i64[i]
+	case kTime:
+		return c.t[i]
+	case kNullU8:
+		if c.nu8[i] == nil {
+			return nil
+		}
+		return *c.nu8[i]
+	default:
+		return c.strs[i]
+	}
+}

@@ -1,0 +1,90 @@
+package clickhouse
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+)
+
+// migration is one additive schema change. Versions only grow; a released
+// migration is never edited, a later one adds to it.
+type migration struct {
+	version     uint32
+	description string
+	statements  func(Profile, Options) []statement
+}
+
+var migrations = []migration{
+	{1, "dcf_events, raw_unparsed, rollups, policy_rules, ingest_batches", ddl},
+}
+
+// schemaVersion is the version a fully migrated database has.
+var schemaVersion = migrations[len(migrations)-1].version
+
+func migrationTableDDL(o Options) []statement {
+	return []statement{{"schema_migrations", fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.schema_migrations (
+  version UInt32,
+  description String,
+  profile LowCardinality(String),
+  applied_at DateTime('UTC')
+) ENGINE = MergeTree() ORDER BY version`, quoteIdent(o.Database))}}
+}
+
+// migrate brings the database to schemaVersion and returns the migrations it
+// applied.
+func migrate(ctx context.Context, conn driver.Conn, p Profile, o Options) ([]uint32, error) {
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(o.Database)); err != nil {
+		return nil, fmt.Errorf("create database %s: %w", o.Database, err)
+	}
+	for _, s := range migrationTableDDL(o) {
+		if err := conn.Exec(ctx, s.sql); err != nil {
+			return nil, fmt.Errorf("create %s: %w", s.what, err)
+		}
+	}
+	applied := map[uint32]bool{}
+	rows, err := conn.Query(ctx, "SELECT version FROM "+quoteIdent(o.Database)+".schema_migrations")
+	if err != nil {
+		return nil, fmt.Errorf("read schema_migrations: %w", err)
+	}
+	for rows.Next() {
+		var v uint32
+		if err := rows.Scan(&v); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("read schema_migrations: %w", err)
+		}
+		applied[v] = true
+	}
+	rows.Close()
+	var done []uint32
+	for _, m := range migrations {
+		if applied[m.version] {
+			continue
+		}
+		for _, s := range m.statements(p, o) {
+			if err := conn.Exec(ctx, s.sql); err != nil {
+				return done, fmt.Errorf("migration %d (%s): %w", m.version, s.what, err)
+			}
+		}
+		if err := recordMigration(ctx, conn, o.Database, m, p); err != nil {
+			return done, fmt.Errorf("record migration %d: %w", m.version, err)
+		}
+		done = append(done, m.version)
+	}
+	return done, nil
+}
+
+// recordMigration inserts through a batch: a plain INSERT ... VALUES sent
+// with Exec waits for a data block that never comes on old servers.
+func recordMigration(ctx context.Context, conn driver.Conn, db string, m migration, p Profile) error {
+	b, err := conn.PrepareBatch(ctx, "INSERT INTO "+quoteIdent(db)+".schema_migrations (version, description, profile, applied_at)")
+	if err != nil {
+		return err
+	}
+	defer b.Abort()
+	if err := b.Append(m.version, m.description, p.String(), time.Now().UTC()); err != nil {
+		return err
+	}
+	return b.Send()
+}

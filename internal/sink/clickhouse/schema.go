@@ -1,0 +1,367 @@
+package clickhouse
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Profile selects the DDL dialect: Modern for ClickHouse 22.8 and later,
+// Compat for older servers (Debian's 18.16 among them).
+type Profile int
+
+const (
+	Modern Profile = iota
+	Compat
+)
+
+func (p Profile) String() string {
+	if p == Compat {
+		return "compat"
+	}
+	return "modern"
+}
+
+// ParseProfile reads "modern" or "compat".
+func ParseProfile(s string) (Profile, error) {
+	switch s {
+	case "modern":
+		return Modern, nil
+	case "compat":
+		return Compat, nil
+	}
+	return 0, fmt.Errorf("unknown schema profile %q (want modern or compat)", s)
+}
+
+// ProfileFor picks the profile for a server version.
+func ProfileFor(major, minor int) Profile {
+	if major > 22 || (major == 22 && minor >= 8) {
+		return Modern
+	}
+	return Compat
+}
+
+// colType is a logical column type and how each profile spells it; codec
+// applies to the modern profile only.
+type colType struct{ modern, compat, codec string }
+
+var (
+	tEventID = colType{"FixedString(16)", "FixedString(16)", ""}
+	tTime    = colType{"DateTime64(3, 'UTC')", "DateTime('UTC')", "CODEC(Delta, ZSTD(1))"}
+	tMillis  = colType{"", "UInt16", ""} // the compat profile's sub-second part
+	tIP      = colType{"IPv6", "FixedString(16)", ""}
+	tLow     = colType{"LowCardinality(String)", "LowCardinality(String)", ""}
+	// clickhouse-go cannot read Array(LowCardinality(String)) back from 18.16.
+	tLowArray = colType{"Array(LowCardinality(String))", "Array(String)", ""}
+	tString   = colType{"String", "String", ""}
+	tStrArray = colType{"Array(String)", "Array(String)", ""}
+	tRaw      = colType{"String", "String", "CODEC(ZSTD(3))"}
+	tU8       = colType{"UInt8", "UInt8", ""}
+	tNullU8   = colType{"Nullable(UInt8)", "Nullable(UInt8)", ""}
+	tU16      = colType{"UInt16", "UInt16", ""}
+	tU32      = colType{"UInt32", "UInt32", ""}
+	tU64      = colType{"UInt64", "UInt64", ""}
+	tI64      = colType{"Int64", "Int64", ""}
+	tDate     = colType{"Date", "Date", ""}
+	tSHA      = colType{"FixedString(32)", "FixedString(32)", ""}
+)
+
+// column is one column of a table. A column whose type is empty for a
+// profile does not exist in it.
+type column struct {
+	name    string
+	typ     colType
+	dflt    string // DEFAULT expression, if any
+	comment string
+}
+
+func (c column) typeFor(p Profile) string {
+	if p == Compat {
+		return c.typ.compat
+	}
+	return c.typ.modern
+}
+
+// eventColumns is dcf_events, in insert order. The batch encoder
+// (encoder.go) fills them by name; a test checks the two agree.
+var eventColumns = []column{
+	{name: "event_id", typ: tEventID, comment: "deterministic id of the received message"},
+	{name: "batch_id", typ: tEventID, comment: "ingest batch (ingest_batches.batch_id)"},
+	{name: "received_at", typ: tTime, comment: "when the collector received the message"},
+	{name: "received_ms", typ: tMillis},
+	{name: "event_time", typ: tTime, comment: "the gateway's own time for the decision"},
+	{name: "event_ms", typ: tMillis},
+	{name: "date", typ: tDate, dflt: "toDate(event_time)"},
+	{name: "time_source", typ: tLow},
+	{name: "listener", typ: tLow},
+	{name: "transport", typ: tLow},
+	{name: "peer_ip", typ: tIP},
+	{name: "peer_port", typ: tU16},
+	{name: "kind", typ: tLow, comment: "l4, l7, fqdn or other"},
+	{name: "parse_status", typ: tLow},
+	{name: "parse_error", typ: tString},
+	{name: "flags", typ: tLowArray},
+	{name: "syslog_format", typ: tLow},
+	{name: "facility", typ: tU8},
+	{name: "severity", typ: tU8},
+	{name: "hostname", typ: tLow},
+	{name: "gateway", typ: tLow},
+	{name: "gateway_ip", typ: tIP},
+	{name: "app", typ: tLow},
+	{name: "proc_id", typ: tString},
+	{name: "msg_id", typ: tString},
+	{name: "rule_uuid", typ: tLow},
+	{name: "rule_name", typ: tLow, comment: "from the policy catalog"},
+	{name: "rule_priority", typ: tU32},
+	{name: "scenario", typ: tLow},
+	{name: "src_groups", typ: tLowArray, comment: "source SmartGroups"},
+	{name: "dst_groups", typ: tLowArray, comment: "destination SmartGroups"},
+	{name: "web_group", typ: tLow},
+	{name: "decrypted_by", typ: tLow},
+	{name: "action", typ: tLow, comment: "PERMIT or DENY (normalised), else as sent"},
+	{name: "action_raw", typ: tLow},
+	{name: "enforced", typ: tNullU8, comment: "0 = monitor mode (would have been denied); NULL = not logged"},
+	{name: "proto", typ: tLow},
+	{name: "src_ip", typ: tIP},
+	{name: "src_port", typ: tU16},
+	{name: "dst_ip", typ: tIP},
+	{name: "dst_port", typ: tU16},
+	{name: "src_mac", typ: tString},
+	{name: "dst_mac", typ: tString},
+	{name: "ip_size", typ: tU32},
+	{name: "payload", typ: tString},
+	{name: "sni", typ: tString},
+	{name: "url", typ: tString},
+	{name: "session_id", typ: tU64},
+	{name: "session_uuid", typ: tString},
+	{name: "session_event", typ: tU8},
+	{name: "session_end_reason", typ: tU8},
+	{name: "session_pkts", typ: tU64},
+	{name: "session_bytes", typ: tU64},
+	{name: "session_duration", typ: tU64},
+	{name: "session_start_ns", typ: tI64},
+	{name: "session_time_ns", typ: tI64},
+	{name: "session_stage", typ: tLow},
+	{name: "l7_reason", typ: tLow},
+	{name: "l7_stage", typ: tLow},
+	{name: "ids", typ: tU8},
+	{name: "signature_id", typ: tLow},
+	{name: "l7_priority", typ: tLow},
+	{name: "l7_message", typ: tString},
+	{name: "request_bytes", typ: tU64},
+	{name: "response_bytes", typ: tU64},
+	{name: "fqdn_gateway", typ: tLow},
+	{name: "fqdn_state", typ: tLow},
+	{name: "fqdn_drop_reason", typ: tLow},
+	{name: "fqdn_rule", typ: tLow},
+	{name: "repeat_count", typ: tU32},
+	{name: "extra_keys", typ: tStrArray, comment: "keys this collector version does not know"},
+	{name: "extra_values", typ: tStrArray},
+	{name: "raw", typ: tRaw, comment: "the line as received"},
+}
+
+// unparsedColumns is raw_unparsed: lines that did not parse, kept whole.
+var unparsedColumns = []column{
+	{name: "event_id", typ: tEventID},
+	{name: "batch_id", typ: tEventID},
+	{name: "received_at", typ: tTime},
+	{name: "received_ms", typ: tMillis},
+	{name: "date", typ: tDate, dflt: "toDate(received_at)"},
+	{name: "listener", typ: tLow},
+	{name: "transport", typ: tLow},
+	{name: "peer_ip", typ: tIP},
+	{name: "peer_port", typ: tU16},
+	{name: "parse_status", typ: tLow},
+	{name: "parse_error", typ: tString},
+	{name: "flags", typ: tLowArray},
+	{name: "hostname", typ: tLow},
+	{name: "raw", typ: tRaw},
+}
+
+var batchColumns = []column{
+	{name: "chain_id", typ: tLow, comment: "one hash chain per collector"},
+	{name: "seq", typ: tU64},
+	{name: "batch_id", typ: tEventID},
+	{name: "inserted_at", typ: tTime},
+	{name: "inserted_ms", typ: tMillis},
+	{name: "first_event_id", typ: tEventID},
+	{name: "last_event_id", typ: tEventID},
+	{name: "rows", typ: tU32},
+	{name: "unparsed_rows", typ: tU32},
+	{name: "content_sha256", typ: tSHA, comment: "SHA-256 over the batch's rows (see Verify)"},
+	{name: "prev_sha256", typ: tSHA},
+	{name: "chain_sha256", typ: tSHA, comment: "SHA-256(prev_sha256 || content_sha256)"},
+}
+
+var policyColumns = []column{
+	{name: "catalog_version", typ: tLow},
+	{name: "loaded_at", typ: tTime},
+	{name: "loaded_ms", typ: tMillis},
+	{name: "catalog_sha256", typ: tSHA},
+	{name: "rule_uuid", typ: tLow},
+	{name: "rule_name", typ: tLow},
+	{name: "priority", typ: tU32},
+	{name: "action", typ: tLow},
+	{name: "protocol", typ: tLow},
+	{name: "ports", typ: tStrArray},
+	{name: "src_groups", typ: tLowArray},
+	{name: "dst_groups", typ: tLowArray},
+	{name: "web_groups", typ: tLowArray},
+	{name: "logging", typ: tU8},
+	{name: "enforced", typ: tU8},
+	{name: "scenario", typ: tLow},
+	{name: "tags", typ: tLowArray},
+	{name: "mode", typ: tLow},
+	{name: "agent_class", typ: tLow},
+}
+
+// Options shape the rendered DDL.
+type Options struct {
+	Database      string
+	RetentionDays int // 0 keeps everything
+}
+
+// ddl renders the statements that create the whole schema.
+func ddl(p Profile, o Options) []statement {
+	db := quoteIdent(o.Database)
+	q := func(table string) string { return db + "." + quoteIdent(table) }
+	ttl := func(expr string) string {
+		if p != Modern || o.RetentionDays <= 0 {
+			return ""
+		}
+		return fmt.Sprintf("\nTTL toDateTime(%s) + INTERVAL %d DAY", expr, o.RetentionDays)
+	}
+	// Retried batches carry the same insert_deduplication_token; the window
+	// must cover the batches that can be retried at once.
+	settings := "\nSETTINGS index_granularity = 8192"
+	if p == Modern {
+		settings += ", ttl_only_drop_parts = 1, non_replicated_deduplication_window = 10000"
+	}
+	var index string
+	if p == Modern {
+		index = ",\n  INDEX sni_bloom sni TYPE bloom_filter(0.01) GRANULARITY 4"
+	}
+	rollup := func(name, bucket string) []statement {
+		return []statement{
+			{name + " table", fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+  bucket DateTime('UTC'),
+  gateway LowCardinality(String),
+  kind LowCardinality(String),
+  rule_uuid LowCardinality(String),
+  rule_name LowCardinality(String),
+  action LowCardinality(String),
+  enforced UInt8,
+  src_group %s,
+  events AggregateFunction(uniq, FixedString(16)),
+  last_seen AggregateFunction(max, %s)
+) ENGINE = AggregatingMergeTree()
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (bucket, action, rule_uuid, rule_name, enforced, src_group, gateway, kind)%s`,
+				q(name), computedString(p), tTimeBare(p), ttl("bucket"))},
+			{name + " view", fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS
+SELECT %s(toDateTime(event_time)) AS bucket, gateway, kind, rule_uuid, rule_name, action,
+  ifNull(enforced, 2) AS enforced,
+  if(empty(src_groups), '', src_groups[1]) AS src_group,
+  uniqState(event_id) AS events, maxState(event_time) AS last_seen
+FROM %s
+GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_group`,
+				q(name+"_mv"), q(name), bucket, q("dcf_events"))},
+		}
+	}
+	out := []statement{
+		{"database", "CREATE DATABASE IF NOT EXISTS " + db},
+		{"dcf_events", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY date\nORDER BY (action, rule_uuid, gateway, event_time, event_id)%s%s",
+			q("dcf_events"), renderColumns(eventColumns, p), index, ttl("event_time"), settings)},
+		{"raw_unparsed", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY date\nORDER BY (received_at, event_id)%s%s",
+			q("raw_unparsed"), renderColumns(unparsedColumns, p), ttl("received_at"), settings)},
+	}
+	out = append(out, rollup("dcf_rollup_minute", "toStartOfMinute")...)
+	out = append(out, rollup("dcf_rollup_hour", "toStartOfHour")...)
+	out = append(out,
+		statement{"policy_rules", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY toYYYYMM(loaded_at)\nORDER BY (catalog_version, priority, rule_name, rule_uuid)",
+			q("policy_rules"), renderColumns(policyColumns, p))},
+		statement{"ingest_batches", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY toYYYYMM(inserted_at)\nORDER BY (chain_id, seq)",
+			q("ingest_batches"), renderColumns(batchColumns, p))},
+	)
+	return out
+}
+
+// computedString types a key computed in a view: 18.16 cannot store a String
+// expression into a LowCardinality column.
+func computedString(p Profile) string {
+	if p == Compat {
+		return "String"
+	}
+	return "LowCardinality(String)"
+}
+
+// tTimeBare is the time type without codecs, for aggregate states.
+func tTimeBare(p Profile) string {
+	if p == Compat {
+		return "DateTime('UTC')"
+	}
+	return "DateTime64(3, 'UTC')"
+}
+
+func renderColumns(cols []column, p Profile) string {
+	var b strings.Builder
+	first := true
+	for _, c := range cols {
+		t := c.typeFor(p)
+		if t == "" {
+			continue
+		}
+		if !first {
+			b.WriteString(",\n")
+		}
+		first = false
+		fmt.Fprintf(&b, "  %s %s", quoteIdent(c.name), t)
+		if c.dflt != "" {
+			b.WriteString(" DEFAULT " + c.dflt)
+		}
+		if c.comment != "" && p == Modern {
+			// Older servers do not all parse COMMENT; keep compat plain.
+			b.WriteString(" COMMENT " + quoteString(c.comment))
+		}
+		if c.typ.codec != "" && p == Modern {
+			b.WriteString(" " + c.typ.codec)
+		}
+	}
+	return b.String()
+}
+
+// insertColumns lists the columns an INSERT names (DEFAULT columns are
+// left to the server).
+func insertColumns(cols []column, p Profile) []string {
+	var out []string
+	for _, c := range cols {
+		if c.typeFor(p) != "" && c.dflt == "" {
+			out = append(out, c.name)
+		}
+	}
+	return out
+}
+
+func quoteIdent(s string) string { return "`" + strings.ReplaceAll(s, "`", "\\`") + "`" }
+
+func quoteString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}
+
+// statement is one DDL statement with a short name for errors and logs.
+type statement struct {
+	what string
+	sql  string
+}
+
+// SchemaSQL returns the whole DDL for a profile as one script.
+func SchemaSQL(p Profile, o Options) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "-- vca-collector schema, %s profile, version %d\n", p, schemaVersion)
+	for _, s := range ddl(p, o) {
+		fmt.Fprintf(&b, "\n-- %s\n%s;\n", s.what, s.sql)
+	}
+	for _, s := range migrationTableDDL(o) {
+		fmt.Fprintf(&b, "\n-- %s\n%s;\n", s.what, s.sql)
+	}
+	return b.String()
+}
