@@ -38,9 +38,11 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 # Tests run against a throwaway ClickHouse server (installed from Debian's
-# packages when missing) that scripts/with-clickhouse.sh starts and stops.
+# packages when missing) that scripts/with-clickhouse.sh starts and stops, and
+# against libchdb (ClickHouse 26.7, fetched once into ~/.cache) for what the
+# old server cannot run.
 unit:
-	scripts/with-clickhouse.sh $(GO) test -race -count=1 ./...
+	CHDB_LIB_PATH=$$(scripts/fetch-chdb.sh) CHDB_REQUIRED=1 scripts/with-clickhouse.sh $(GO) test -race -count=1 ./...
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)

@@ -1,0 +1,136 @@
+package clickhouse
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/chdb"
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+)
+
+// TestModernProfileOnChdb runs the modern DDL, a deduplicated replay and the
+// project's queries on ClickHouse 26.7 (libchdb). Debian's server is too old
+// for the modern profile and chdb has no TCP server, so rows go in as
+// JSONEachRow built from the same encoder the sink uses.
+func TestModernProfileOnChdb(t *testing.T) {
+	if os.Getenv("CHDB_LIB_PATH") == "" {
+		if os.Getenv("CHDB_REQUIRED") == "1" {
+			t.Fatal("CHDB_LIB_PATH is not set but CHDB_REQUIRED=1")
+		}
+		t.Skip("CHDB_LIB_PATH not set (scripts/fetch-chdb.sh)")
+	}
+	db, err := chdb.Open(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	exec := func(sql string) []byte {
+		t.Helper()
+		out, err := db.Query(sql, "JSONEachRow")
+		if err != nil {
+			t.Fatalf("%v\n%s", err, sql)
+		}
+		return out
+	}
+	const name = "vca_modern"
+	exec("DROP DATABASE IF EXISTS " + name)
+	// The DDL with a retention TTL must be valid; the replay below runs
+	// without one, since TTL drops old rows as they are inserted and would
+	// blur the counts (the corpus has lines from 2022).
+	ttlDB := Options{Database: name + "_ttl", RetentionDays: 400}
+	exec("DROP DATABASE IF EXISTS " + ttlDB.Database)
+	for _, s := range append(ddl(Modern, ttlDB), migrationTableDDL(ttlDB)...) {
+		exec(s.sql)
+	}
+	if ddlOut := exec("SHOW CREATE TABLE " + ttlDB.Database + ".dcf_events"); !strings.Contains(string(ddlOut), "TTL") || !strings.Contains(string(ddlOut), "bloom_filter") {
+		t.Errorf("modern dcf_events lacks TTL or the SNI bloom filter: %s", ddlOut)
+	}
+	o := Options{Database: name}
+	for _, s := range append(ddl(Modern, o), migrationTableDDL(o)...) {
+		exec(s.sql)
+	}
+
+	// Rows of the corpus, with event and batch ids that are 16 printable
+	// bytes so JSON can carry them into FixedString(16).
+	events := corpusEvents(t, 0)
+	tbl := newTable("dcf_events", eventFields, eventColumns, Modern, 0)
+	var a arena
+	var want int
+	for i := range events {
+		e := &events[i]
+		if e.Status == parse.StatusFailed {
+			continue
+		}
+		copy(e.EventID[:], fmt.Sprintf("ev%014d", i))
+		tbl.add(e, &a, Modern)
+		want++
+	}
+	batchID := []byte("batch00000000001")
+	for i := range tbl.column("batch_id").b16 {
+		tbl.column("batch_id").b16[i] = batchID
+	}
+	var body strings.Builder
+	for i := 0; i < tbl.rows; i++ {
+		row := map[string]any{}
+		for _, c := range tbl.cols {
+			v := c.jsonValue(i)
+			switch c.name {
+			case "event_id", "batch_id":
+				v = string(c.b16[i])
+			}
+			if s, ok := v.([]string); ok && s == nil {
+				v = []string{}
+			}
+			row[c.name] = v
+		}
+		b, _ := json.Marshal(row)
+		body.Write(b)
+		body.WriteByte('\n')
+	}
+	insert := fmt.Sprintf("INSERT INTO %s.dcf_events (%s) SETTINGS insert_deduplication_token = 'b1-dcf_events', deduplicate_blocks_in_dependent_materialized_views = 1, date_time_input_format = 'best_effort' FORMAT JSONEachRow\n%s",
+		name, joinIdents(tbl.columnNames()), body.String())
+	count := func(q string) int {
+		t.Helper()
+		var r map[string]int
+		if err := json.Unmarshal(exec(q), &r); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+		return r["n"]
+	}
+	queries := []string{
+		"SELECT toUInt32(count()) AS n FROM " + name + ".dcf_events",
+		"SELECT toUInt32(count()) AS n FROM " + name + ".dcf_events FINAL",
+		"SELECT toUInt32(uniqExact(event_id)) AS n FROM " + name + ".dcf_events",
+		"SELECT toUInt32(uniqMerge(events)) AS n FROM " + name + ".dcf_rollup_minute",
+		"SELECT toUInt32(uniqMerge(events)) AS n FROM " + name + ".dcf_rollup_hour",
+	}
+	exec(insert)
+	before := make([]int, len(queries))
+	for i, q := range queries {
+		before[i] = count(q)
+	}
+	exec(insert) // the replay of an INSERT whose answer was lost
+	for i, q := range queries {
+		if n := count(q); n != before[i] {
+			t.Errorf("%s = %d after a replayed INSERT, %d before", q, n, before[i])
+		}
+	}
+	if before[0] != want {
+		t.Errorf("dcf_events holds %d rows, want %d", before[0], want)
+	}
+	// Values survive the modern types.
+	out := exec("SELECT toString(src_ip) AS ip, toUnixTimestamp64Milli(event_time) AS ms, rule_uuid FROM " + name + ".dcf_events WHERE event_id = 'ev00000000000000'")
+	e0 := events[0]
+	if !strings.Contains(string(out), fmt.Sprintf(`"ip":"::ffff:%s"`, e0.SrcIP)) || !strings.Contains(string(out), fmt.Sprintf(`"ms":%d`, e0.EventTime.UnixMilli())) {
+		t.Errorf("first row read back as %s; want src_ip %s, event_time %d ms", out, e0.SrcIP, e0.EventTime.UnixMilli())
+	}
+	// The query Verify runs, and the rollup read dashboards use.
+	exec(fmt.Sprintf(`SELECT event_id, any(raw) FROM (
+  SELECT event_id, raw FROM %[1]s.dcf_events WHERE batch_id = 'batch00000000001'
+  UNION ALL SELECT event_id, raw FROM %[1]s.raw_unparsed WHERE batch_id = 'batch00000000001'
+) GROUP BY event_id ORDER BY event_id`, name))
+	exec("SELECT bucket, rule_uuid, action, enforced, uniqMerge(events) AS events, maxMerge(last_seen) AS last_seen FROM " + name +
+		".dcf_rollup_hour GROUP BY bucket, rule_uuid, action, enforced ORDER BY events DESC")
+}
