@@ -522,3 +522,42 @@ func TestServerKilledMidStream(t *testing.T) {
 		t.Fatalf("chain after the outage: %+v %v", rep, err)
 	}
 }
+
+func TestCompatRetentionDropsWholeOldPartitions(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	s, _ := newSink(t, testConfigIn(t, addr, db))
+	if s.Profile() != Compat {
+		t.Skip("retention by partition drops is the compat profile's")
+	}
+	events := corpusEvents(t, 1)
+	if err := s.Write(context.Background(), events); err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, s)
+	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
+	const days = 200
+	cutoff := now.AddDate(0, 0, -days)
+	var keep uint64
+	for _, e := range events {
+		day := e.EventTime.UTC().Truncate(24 * time.Hour)
+		if e.Status != parse.StatusFailed && day.AddDate(0, 0, 1).After(cutoff) {
+			keep++
+		}
+	}
+	dropped, err := dropExpired(context.Background(), conn, db, days, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("dropped %v", dropped)
+	if len(dropped) == 0 {
+		t.Fatal("nothing dropped; the corpus has lines from 2022")
+	}
+	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events"); n != keep {
+		t.Fatalf("%d rows left, want %d (those on days ending after %v)", n, keep, cutoff)
+	}
+	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events WHERE date < toDate(?)", cutoff.Format("2006-01-02")); n != 0 {
+		t.Fatalf("%d rows older than the cutoff day survived", n)
+	}
+}

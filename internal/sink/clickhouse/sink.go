@@ -151,6 +151,10 @@ func (s *Sink) start(ctx context.Context) error {
 	}
 	s.wg.Add(1)
 	go s.ticker()
+	if s.profile == Compat && s.cfg.RetentionDays > 0 {
+		s.wg.Add(1)
+		go s.retention()
+	}
 	return nil
 }
 
