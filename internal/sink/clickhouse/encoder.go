@@ -107,45 +107,45 @@ var zero16 = make([]byte, 16)
 type field struct {
 	name string
 	kind colKind
-	put  func(c *colData, e *parse.Event, a *arena, p Profile)
+	put  func(c *colData, e *parse.Event, a *arena)
 }
 
 func strField(name string, f func(*parse.Event) []byte) field {
-	return field{name, kString, func(c *colData, e *parse.Event, a *arena, _ Profile) { c.str = append(c.str, a.str(f(e))) }}
+	return field{name, kString, func(c *colData, e *parse.Event, a *arena) { c.str = append(c.str, a.str(f(e))) }}
 }
 
 // constField is for values from a small fixed set: no copy.
 func constField(name string, f func(*parse.Event) string) field {
-	return field{name, kString, func(c *colData, e *parse.Event, _ *arena, _ Profile) { c.str = append(c.str, f(e)) }}
+	return field{name, kString, func(c *colData, e *parse.Event, _ *arena) { c.str = append(c.str, f(e)) }}
 }
 
 func ipField(name string, f func(*parse.Event) netip.Addr) field {
-	return field{name, kBytes16, func(c *colData, e *parse.Event, a *arena, _ Profile) { c.b16 = append(c.b16, a.ip(f(e))) }}
+	return field{name, kBytes16, func(c *colData, e *parse.Event, a *arena) { c.b16 = append(c.b16, a.ip(f(e))) }}
 }
 
 func u8Field(name string, f func(*parse.Event) uint8) field {
-	return field{name, kU8, func(c *colData, e *parse.Event, _ *arena, _ Profile) { c.u8 = append(c.u8, f(e)) }}
+	return field{name, kU8, func(c *colData, e *parse.Event, _ *arena) { c.u8 = append(c.u8, f(e)) }}
 }
 
 func u16Field(name string, f func(*parse.Event) uint16) field {
-	return field{name, kU16, func(c *colData, e *parse.Event, _ *arena, _ Profile) { c.u16 = append(c.u16, f(e)) }}
+	return field{name, kU16, func(c *colData, e *parse.Event, _ *arena) { c.u16 = append(c.u16, f(e)) }}
 }
 
 func u32Field(name string, f func(*parse.Event) uint32) field {
-	return field{name, kU32, func(c *colData, e *parse.Event, _ *arena, _ Profile) { c.u32 = append(c.u32, f(e)) }}
+	return field{name, kU32, func(c *colData, e *parse.Event, _ *arena) { c.u32 = append(c.u32, f(e)) }}
 }
 
 func u64Field(name string, f func(*parse.Event) uint64) field {
-	return field{name, kU64, func(c *colData, e *parse.Event, _ *arena, _ Profile) { c.u64 = append(c.u64, f(e)) }}
+	return field{name, kU64, func(c *colData, e *parse.Event, _ *arena) { c.u64 = append(c.u64, f(e)) }}
 }
 
 func i64Field(name string, f func(*parse.Event) int64) field {
-	return field{name, kI64, func(c *colData, e *parse.Event, _ *arena, _ Profile) { c.i64 = append(c.i64, f(e)) }}
+	return field{name, kI64, func(c *colData, e *parse.Event, _ *arena) { c.i64 = append(c.i64, f(e)) }}
 }
 
 // timeField fills a DateTime64(3) (modern) or a DateTime (compat).
 func timeField(name string, f func(*parse.Event) time.Time) field {
-	return field{name, kTime, func(c *colData, e *parse.Event, _ *arena, _ Profile) { c.t = append(c.t, f(e).UTC()) }}
+	return field{name, kTime, func(c *colData, e *parse.Event, _ *arena) { c.t = append(c.t, f(e).UTC()) }}
 }
 
 // millisField fills the compat profile's sub-second column.
@@ -154,7 +154,7 @@ func millisField(name string, f func(*parse.Event) time.Time) field {
 }
 
 func idField(name string, f func(*parse.Event) *parse.UUID) field {
-	return field{name, kBytes16, func(c *colData, e *parse.Event, a *arena, _ Profile) { c.b16 = append(c.b16, a.bytes(f(e)[:])) }}
+	return field{name, kBytes16, func(c *colData, e *parse.Event, a *arena) { c.b16 = append(c.b16, a.bytes(f(e)[:])) }}
 }
 
 var (
@@ -165,9 +165,9 @@ func receivedAt(e *parse.Event) time.Time { return e.ReceivedAt }
 func eventTime(e *parse.Event) time.Time  { return e.EventTime }
 
 // batchIDField is filled when the batch is sealed; rows get a placeholder.
-var batchIDField = field{"batch_id", kBytes16, func(c *colData, _ *parse.Event, _ *arena, _ Profile) { c.b16 = append(c.b16, zero16) }}
+var batchIDField = field{"batch_id", kBytes16, func(c *colData, _ *parse.Event, _ *arena) { c.b16 = append(c.b16, zero16) }}
 
-var flagsField = field{"flags", kStrings, func(c *colData, e *parse.Event, _ *arena, _ Profile) {
+var flagsField = field{"flags", kStrings, func(c *colData, e *parse.Event, _ *arena) {
 	if e.Flags == 0 {
 		c.strs = append(c.strs, nil)
 		return
@@ -177,11 +177,11 @@ var flagsField = field{"flags", kStrings, func(c *colData, e *parse.Event, _ *ar
 
 // emptyStrings stands for the enrichment columns until a catalog fills them.
 func emptyStrings(name string) field {
-	return field{name, kStrings, func(c *colData, _ *parse.Event, _ *arena, _ Profile) { c.strs = append(c.strs, nil) }}
+	return field{name, kStrings, func(c *colData, _ *parse.Event, _ *arena) { c.strs = append(c.strs, nil) }}
 }
 
 func extraField(name string, value bool) field {
-	return field{name, kStrings, func(c *colData, e *parse.Event, a *arena, _ Profile) {
+	return field{name, kStrings, func(c *colData, e *parse.Event, a *arena) {
 		if len(e.Extra) == 0 {
 			c.strs = append(c.strs, nil)
 			return
@@ -249,7 +249,7 @@ var eventFields = []field{
 	uuidTextField("decrypted_by", parse.HasDecryptedBy, func(e *parse.Event) *parse.UUID { return &e.DecryptedBy }),
 	strField("action", actionName),
 	strField("action_raw", func(e *parse.Event) []byte { return e.ActionRaw }),
-	field{"enforced", kNullU8, func(c *colData, e *parse.Event, _ *arena, _ Profile) {
+	field{"enforced", kNullU8, func(c *colData, e *parse.Event, _ *arena) {
 		switch {
 		case e.Has&parse.HasEnforced == 0:
 			c.nu8 = append(c.nu8, nil)
@@ -303,7 +303,7 @@ var eventFields = []field{
 	strField("raw", func(e *parse.Event) []byte { return e.Raw }),
 }
 
-var parseErrorField = field{"parse_error", kString, func(c *colData, e *parse.Event, a *arena, _ Profile) {
+var parseErrorField = field{"parse_error", kString, func(c *colData, e *parse.Event, a *arena) {
 	if e.Reason == parse.ReasonNone {
 		c.str = append(c.str, "")
 		return
@@ -313,7 +313,7 @@ var parseErrorField = field{"parse_error", kString, func(c *colData, e *parse.Ev
 }}
 
 func uuidTextField(name string, has parse.Has, f func(*parse.Event) *parse.UUID) field {
-	return field{name, kString, func(c *colData, e *parse.Event, a *arena, _ Profile) {
+	return field{name, kString, func(c *colData, e *parse.Event, a *arena) {
 		if e.Has&has == 0 {
 			c.str = append(c.str, "")
 			return
@@ -392,9 +392,9 @@ func newTable(name string, fields []field, schema []column, p Profile, rows int)
 	return t
 }
 
-func (t *table) add(e *parse.Event, a *arena, p Profile) {
+func (t *table) add(e *parse.Event, a *arena) {
 	for i := range t.fields {
-		t.fields[i].put(&t.cols[i], e, a, p)
+		t.fields[i].put(&t.cols[i], e, a)
 	}
 	t.rows++
 }

@@ -64,7 +64,7 @@ func TestModernProfileOnChdb(t *testing.T) {
 			continue
 		}
 		copy(e.EventID[:], fmt.Sprintf("ev%014d", i))
-		tbl.add(e, &a, Modern)
+		tbl.add(e, &a)
 		want++
 	}
 	batchID := []byte("batch00000000001")

@@ -205,12 +205,12 @@ func (s *Sink) Write(ctx context.Context, events []parse.Event) error {
 		}
 		b.last = e.EventID
 		if e.Status == parse.StatusFailed {
-			b.unparsed.add(e, &b.arena, s.profile)
+			b.unparsed.add(e, &b.arena)
 		} else {
-			b.events.add(e, &b.arena, s.profile)
+			b.events.add(e, &b.arena)
 		}
 		if b.rows() >= s.cfg.BatchSize {
-			if err := s.sealLocked(ctx); err != nil {
+			if err := s.sealLocked(); err != nil {
 				return err
 			}
 		}
@@ -219,7 +219,7 @@ func (s *Sink) Write(ctx context.Context, events []parse.Event) error {
 }
 
 // sealLocked closes the open batch, links it into the chain and queues it.
-func (s *Sink) sealLocked(ctx context.Context) error {
+func (s *Sink) sealLocked() error {
 	b := s.open
 	if b.rows() == 0 {
 		return nil
@@ -246,16 +246,11 @@ func (s *Sink) sealLocked(ctx context.Context) error {
 		return nil
 	default:
 	}
-	// Every inserter is busy: wait, and so slow the pipeline down.
+	// Every inserter is busy: wait, and so slow the pipeline down. The batch
+	// is sealed and chained, so it is queued even past a cancelled context.
 	s.m.blocked.Inc()
-	select {
-	case s.pending <- b:
-		return nil
-	case <-ctx.Done():
-		// The batch is sealed and chained; it must still be inserted.
-		s.pending <- b
-		return nil
-	}
+	s.pending <- b
+	return nil
 }
 
 // batchID is deterministic in the rows the batch holds, so the same rows
@@ -318,7 +313,7 @@ func (s *Sink) ticker() {
 		case <-t.C:
 			s.mu.Lock()
 			if !s.closed && s.open.rows() > 0 && time.Since(s.opened) >= iv {
-				s.sealLocked(context.Background())
+				s.sealLocked()
 			}
 			s.mu.Unlock()
 		}
@@ -450,7 +445,7 @@ func (s *Sink) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
-	s.sealLocked(ctx)
+	s.sealLocked()
 	s.closed = true
 	s.mu.Unlock()
 	close(s.stop)
