@@ -60,8 +60,14 @@ func startDaemon(t *testing.T) *daemon { return startDaemonWith(t, "") }
 
 // startDaemonWith adds sinks (YAML under "sinks:") beside the file sink.
 func startDaemonWith(t *testing.T, moreSinks string) *daemon {
+	return startDaemonIn(t, t.TempDir(), moreSinks, "")
+}
+
+// startDaemonIn writes a configuration into dir (sinks beside the file
+// sink, and extra top-level YAML) and starts a collector on it; restart
+// runs another collector on the same directory, spool included.
+func startDaemonIn(t *testing.T, dir, moreSinks, extra string) *daemon {
 	t.Helper()
-	dir := t.TempDir()
 	ca := testpki.NewCA(t, "gateways")
 	cert, key := ca.Issue(t, "collector", false).WriteFiles(t, dir, "server")
 	caFile := filepath.Join(dir, "ca.pem")
@@ -81,10 +87,22 @@ sinks:
 pipeline: {dead_letter_dir: %q}
 admin: {address: "127.0.0.1:0"}
 shutdown_timeout: 10s
-`, cert, key, caFile, events, moreSinks, filepath.Join(dir, "dl"))
-	cfgFile := filepath.Join(dir, "collector.yaml")
-	os.WriteFile(cfgFile, []byte(cfg), 0o600)
+%s
+`, cert, key, caFile, events, moreSinks, filepath.Join(dir, "dl"), extra)
+	if !strings.Contains(extra, "spool:") {
+		cfg += fmt.Sprintf("spool: {dir: %q}\n", filepath.Join(dir, "spool"))
+	}
+	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
+	return runDaemon(t, dir, ca)
+}
 
+// restart starts a new collector on d's directory and configuration.
+func (d *daemon) restart(t *testing.T) *daemon { return runDaemon(t, d.dir, d.pki) }
+
+func runDaemon(t *testing.T, dir string, ca *testpki.CA) *daemon {
+	t.Helper()
+	cfgFile := filepath.Join(dir, "collector.yaml")
+	events := filepath.Join(dir, "data", "events.jsonl")
 	cmd := exec.Command(binary, "run", "--config", cfgFile)
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {

@@ -4,12 +4,14 @@
 //	vca-collector run --config FILE     run the daemon
 //	vca-collector parse [FILE|-]        show what the collector makes of raw lines
 //	vca-collector schema print          print the ClickHouse DDL
+//	vca-collector spool inspect DIR     describe a spool directory
 //	vca-collector version               print the build
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -27,6 +29,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
+	"github.com/openclaw-vca/openclaw-vca/internal/spool"
 	"github.com/openclaw-vca/openclaw-vca/internal/version"
 )
 
@@ -35,6 +38,7 @@ const usage = `usage:
   vca-collector parse [flags] [FILE|-] print one JSON event per raw syslog line or octet-counted frame
   vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N]
                                        print the ClickHouse DDL (for create_schema: false)
+  vca-collector spool inspect DIR      check every record of a spool directory and print what it holds (JSON)
   vca-collector version                print the build
 `
 
@@ -51,6 +55,8 @@ func main() {
 		err = parseCmd(os.Args[2:], os.Stdin, os.Stdout)
 	case "schema":
 		err = schemaCmd(os.Args[2:], os.Stdout)
+	case "spool":
+		err = spoolCmd(os.Args[2:], os.Stdout)
 	case "version", "--version", "-v":
 		fmt.Println(version.String())
 	case "help", "-h", "--help":
@@ -63,6 +69,19 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vca-collector:", err)
 		os.Exit(1)
 	}
+}
+
+func spoolCmd(args []string, out io.Writer) error {
+	if len(args) != 2 || args[0] != "inspect" {
+		return errors.New("usage: vca-collector spool inspect DIR")
+	}
+	info, err := spool.Inspect(args[1])
+	if err != nil {
+		return err
+	}
+	enc := json.NewEncoder(out)
+	enc.SetIndent("", "  ")
+	return enc.Encode(info)
 }
 
 func runCmd(args []string) error {

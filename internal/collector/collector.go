@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/sink"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
+	"github.com/openclaw-vca/openclaw-vca/internal/spool"
 	"github.com/openclaw-vca/openclaw-vca/internal/version"
 )
 
@@ -28,6 +30,7 @@ type Collector struct {
 	cfg      Config
 	log      zerolog.Logger
 	reg      *prometheus.Registry
+	spool    *spool.Spool
 	pipeline *pipeline.Pipeline
 	sinks    []sink.Sink
 	udp      []*listen.UDPServer
@@ -66,7 +69,13 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 		}
 		c.sinks = append(c.sinks, chs)
 	}
-	c.pipeline = pipeline.New(cfg.Pipeline, parser, c.sinks, c.reg, log)
+	sp, err := spool.Open(cfg.Spool, c.reg, log)
+	if err != nil {
+		c.closeSinks()
+		return nil, err
+	}
+	c.spool = sp
+	c.pipeline = pipeline.New(cfg.Pipeline, parser, sp, c.sinks, c.reg, log)
 
 	lm := listen.NewMetrics(c.reg)
 	for _, lc := range cfg.Listeners.UDP {
@@ -102,14 +111,19 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 			}
 			w.Write([]byte("ready\n"))
 		})
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 		c.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 	}
 	return c, nil
 }
 
 // Run serves until ctx is cancelled, then shuts down in order: stop
-// reading, drain the queue into the sinks within the shutdown timeout,
-// close the sinks.
+// reading from the network, close the spool to appends, deliver what it
+// holds within the shutdown timeout, close the sinks (their last batches
+// become durable and are committed), close the spool. What is not
+// delivered by then stays in the spool for the next start.
 func (c *Collector) Run(ctx context.Context) error {
 	c.pipeline.Start()
 	var wg sync.WaitGroup
@@ -134,19 +148,28 @@ func (c *Collector) Run(ctx context.Context) error {
 
 	c.ready.Store(false)
 	c.log.Info().Msg("shutting down: closing listeners")
-	for _, s := range c.udp {
-		s.Close()
-	}
-	for _, s := range c.tcp {
-		s.Close()
-	}
-	wg.Wait()
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.cfg.ShutdownTimeout))
 	defer cancel()
-	err := c.pipeline.Stop(sctx)
-	if err != nil {
-		c.log.Error().Err(err).Msg("shutdown timeout reached before every queued event was delivered")
+	closed := make(chan struct{})
+	go func() {
+		for _, s := range c.udp {
+			s.Close()
+		}
+		for _, s := range c.tcp {
+			s.Close()
+		}
+		wg.Wait()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(time.Duration(c.cfg.ShutdownTimeout) / 2):
+		// Readers blocked on a full spool: refuse their last messages.
+		c.log.Warn().Msg("listeners still blocked on a full spool; closing it to appends")
 	}
+	c.spool.CloseWriter()
+	<-closed
+	err := c.pipeline.Stop(sctx)
 	for _, s := range c.sinks {
 		var cerr error
 		if d, ok := s.(interface{ Shutdown(context.Context) error }); ok {
@@ -157,6 +180,9 @@ func (c *Collector) Run(ctx context.Context) error {
 		if cerr != nil {
 			err = errors.Join(err, cerr)
 		}
+	}
+	if cerr := c.spool.Close(); cerr != nil {
+		err = errors.Join(err, cerr)
 	}
 	if c.admin != nil {
 		c.admin.Shutdown(sctx)
@@ -199,6 +225,9 @@ func (c *Collector) closeAll() {
 		s.Close()
 	}
 	c.closeSinks()
+	if c.spool != nil {
+		c.spool.Close()
+	}
 }
 
 func (c *Collector) closeSinks() {

@@ -13,6 +13,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
+	"github.com/openclaw-vca/openclaw-vca/internal/spool"
 )
 
 // Config is the whole collector configuration; examples/collector.yaml
@@ -20,6 +21,7 @@ import (
 type Config struct {
 	Listeners       Listeners       `yaml:"listeners"`
 	Parse           ParseConfig     `yaml:"parse"`
+	Spool           spool.Config    `yaml:"spool"`
 	Pipeline        pipeline.Config `yaml:"pipeline"`
 	Sinks           Sinks           `yaml:"sinks"`
 	Admin           AdminConfig     `yaml:"admin"`

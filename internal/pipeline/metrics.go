@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"time"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
@@ -15,6 +17,7 @@ type metrics struct {
 	errors        [][2]prometheus.Counter // by sink: permanent, retriable
 	deadLettered  *prometheus.CounterVec
 	dropped       *prometheus.CounterVec
+	skipped       *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metrics {
@@ -39,8 +42,11 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metr
 			Name: "vca_collector_dead_lettered_events_total", Help: "Events a sink refused permanently, written to the dead-letter directory.",
 		}, []string{"sink"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vca_collector_dropped_messages_total", Help: "Messages lost, by reason. Should stay zero.",
+			Name: "vca_collector_dropped_messages_total", Help: "Messages received but not accepted into the spool, by reason (shutdown, spool_write_error). Should stay zero.",
 		}, []string{"reason"}),
+		skipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vca_collector_replay_skipped_events_total", Help: "Replayed events not sent again to a sink that already held them.",
+		}, []string{"sink"}),
 	}
 	for k := parse.KindOther; k <= parse.KindFQDN; k++ {
 		for s := parse.StatusOK; s <= parse.StatusFailed; s++ {
@@ -56,16 +62,23 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metr
 		m.writeDuration = append(m.writeDuration, dur.WithLabelValues(s.Name()))
 		m.errors = append(m.errors, [2]prometheus.Counter{errs.WithLabelValues(s.Name(), "false"), errs.WithLabelValues(s.Name(), "true")})
 		m.deadLettered.WithLabelValues(s.Name())
+		m.skipped.WithLabelValues(s.Name())
 	}
-	m.dropped.WithLabelValues("shutdown_deadline")
+	m.dropped.WithLabelValues("shutdown")
+	m.dropped.WithLabelValues("spool_write_error")
 	if reg != nil {
-		reg.MustRegister(parsed, perr, written, dur, errs, m.deadLettered, m.dropped,
+		reg.MustRegister(parsed, perr, written, dur, errs, m.deadLettered, m.dropped, m.skipped,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "vca_collector_queue_batches", Help: "Batches waiting between listeners and parse workers.",
+				Name: "vca_collector_queue_batches", Help: "Spool batches read ahead of the parse workers.",
 			}, func() float64 { return float64(p.QueueDepth()) }),
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-				Name: "vca_collector_queue_capacity_batches", Help: "Capacity of the queue between listeners and parse workers.",
-			}, func() float64 { return float64(cap(p.queue)) }))
+				Name: "vca_collector_spool_lag_seconds", Help: "Age of the oldest record read from the spool and not yet durable in every sink.",
+			}, func() float64 {
+				if t := p.track.oldest(); !t.IsZero() {
+					return time.Since(t).Seconds()
+				}
+				return 0
+			}))
 	}
 	return m
 }

@@ -1,15 +1,17 @@
-// Package pipeline runs received batches through parse and into every sink:
-// listeners → bounded queue → parse workers → sinks. A batch is finished
-// only when every sink accepted it; retriable sink errors are retried with
-// capped exponential backoff, permanent ones go to a dead-letter file.
+// Package pipeline moves messages from the listeners through the spool,
+// the parser and into every sink: listeners → spool (accepted) → reader →
+// parse workers → sinks, in spool order. A batch's spool position is
+// committed once every sink reported its events durable; retriable sink
+// errors are retried with capped exponential backoff, permanent ones go to
+// a dead-letter file.
 package pipeline
 
 import (
 	"context"
-	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -24,14 +26,16 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink"
+	"github.com/openclaw-vca/openclaw-vca/internal/spool"
 )
 
 // Config sizes the pipeline.
 type Config struct {
-	// QueueBatches bounds the batches waiting between listeners and parse
-	// workers; a full queue blocks the listeners.
+	// QueueBatches bounds the batches read from the spool ahead of the
+	// parse workers (each up to 256 KiB); the spool holds the rest.
 	QueueBatches int `yaml:"queue_batches"`
-	// Workers parse and deliver batches in parallel; 0 means one per CPU.
+	// Workers parse batches in parallel; 0 means one per CPU. Delivery to
+	// the sinks stays in spool order.
 	Workers int `yaml:"workers"`
 	// DeadLetterDir receives batches a sink refused permanently.
 	DeadLetterDir string `yaml:"dead_letter_dir"`
@@ -39,7 +43,7 @@ type Config struct {
 
 func (c *Config) SetDefaults() {
 	if c.QueueBatches == 0 {
-		c.QueueBatches = 256
+		c.QueueBatches = 8
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
@@ -50,8 +54,8 @@ func (c *Config) SetDefaults() {
 }
 
 func (c *Config) Validate() error {
-	if c.QueueBatches < 1 {
-		return errors.New("queue_batches must be at least 1")
+	if c.QueueBatches < 1 || c.QueueBatches > 4096 {
+		return fmt.Errorf("queue_batches: %d is not between 1 and 4096", c.QueueBatches)
 	}
 	if c.Workers < 1 || c.Workers > 256 {
 		return fmt.Errorf("workers: %d is not between 1 and 256", c.Workers)
@@ -63,53 +67,91 @@ func (c *Config) Validate() error {
 type Pipeline struct {
 	cfg    Config
 	parser *parse.Parser
+	spool  *spool.Spool
 	sinks  []sink.Sink
+	resume []resumePoint // per sink
 	log    zerolog.Logger
 	sample zerolog.Logger // rate-limited, for per-message problems
 	m      *metrics
 
-	queue   chan *listen.Batch
-	runID   [8]byte
-	seq     atomic.Uint64
+	work    chan *job
+	turn    turn
+	track   tracker
+	batches sync.Pool
 	wg      sync.WaitGroup
 	stopCtx context.Context
 	stop    context.CancelFunc
-	closed  atomic.Bool
-	dlMu    sync.Mutex
 }
 
-// New builds a pipeline; Start runs it.
-func New(cfg Config, p *parse.Parser, sinks []sink.Sink, reg prometheus.Registerer, log zerolog.Logger) *Pipeline {
-	pl := &Pipeline{cfg: cfg, parser: p, sinks: sinks, log: log,
+// resumePoint: events of this spool up to last are already in the sink.
+type resumePoint struct {
+	last uint64
+	ok   bool
+}
+
+// New builds a pipeline over an open spool; Start runs it. Sinks that
+// implement sink.Resumer are asked where they stand, so that a replay
+// after a crash skips what they already hold.
+func New(cfg Config, p *parse.Parser, sp *spool.Spool, sinks []sink.Sink, reg prometheus.Registerer, log zerolog.Logger) *Pipeline {
+	pl := &Pipeline{cfg: cfg, parser: p, spool: sp, sinks: sinks, log: log,
 		sample: log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second}),
-		queue:  make(chan *listen.Batch, cfg.QueueBatches)}
+		work:   make(chan *job, cfg.QueueBatches), resume: make([]resumePoint, len(sinks))}
+	pl.batches.New = func() any { return new(spool.Batch) }
+	pl.turn.cond = sync.NewCond(&pl.turn.mu)
+	pl.track.commit = sp.Commit
 	pl.m = newMetrics(reg, pl, sinks)
-	crand.Read(pl.runID[:])
 	pl.stopCtx, pl.stop = context.WithCancel(context.Background())
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for i, s := range sinks {
+		r, ok := s.(sink.Resumer)
+		if !ok {
+			continue
+		}
+		last, have, err := r.Resume(ctx, sp.ID())
+		if err != nil {
+			log.Warn().Err(err).Str("sink", s.Name()).Msg("sink cannot say what it holds; replaying everything to it (it deduplicates by event id)")
+			continue
+		}
+		if have {
+			pl.resume[i] = resumePoint{last: last, ok: true}
+			log.Info().Str("sink", s.Name()).Uint64("through_seq", last).Msg("sink already holds spool records; the replay skips them there")
+		}
+	}
 	return pl
 }
 
-// Start launches the workers.
+// Start launches the spool reader and the workers.
 func (p *Pipeline) Start() {
-	for i := 0; i < p.cfg.Workers; i++ {
-		p.wg.Add(1)
+	p.wg.Add(1 + p.cfg.Workers)
+	go p.read()
+	for range p.cfg.Workers {
 		go p.worker()
 	}
 }
 
-// HandleBatch queues a batch, blocking while the queue is full.
+// HandleBatch appends a listener's batch to the spool; once it returns,
+// the messages are accepted. It blocks while the spool is full (block
+// policy), which stops TCP readers.
 func (p *Pipeline) HandleBatch(b *listen.Batch) {
-	p.queue <- b
+	err := p.spool.Append(b)
+	switch {
+	case err == nil, errors.Is(err, spool.ErrFull): // ErrFull is counted by the spool
+	case errors.Is(err, spool.ErrClosed):
+		p.m.dropped.WithLabelValues("shutdown").Add(float64(b.Len()))
+	default:
+		p.m.dropped.WithLabelValues("spool_write_error").Add(float64(b.Len()))
+		p.sample.Error().Err(err).Int("messages", b.Len()).Str("listener", b.Source.Listener).
+			Msg("messages could not be written to the spool and are lost")
+	}
+	b.Release()
 }
 
-// Stop lets the workers finish every queued batch; when ctx ends first,
-// retries are abandoned, the events still in memory are counted as dropped,
-// and Stop returns ctx's error. Listeners must be closed before Stop.
+// Stop waits until the reader has delivered everything the closed spool
+// holds (close the listeners, then the spool writer, first). When ctx ends
+// first, retries are abandoned and what was not delivered stays in the
+// spool for the next start.
 func (p *Pipeline) Stop(ctx context.Context) error {
-	if p.closed.Swap(true) {
-		return nil
-	}
-	close(p.queue)
 	done := make(chan struct{})
 	go func() { p.wg.Wait(); close(done) }()
 	select {
@@ -117,82 +159,124 @@ func (p *Pipeline) Stop(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		p.stop()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(2 * time.Second): // a sink stuck in Write: its events stay in the spool
+		}
+		p.log.Warn().Uint64("records", p.spool.Stats().LagRecords).
+			Msg("shutdown deadline reached; undelivered records stay in the spool for the next start")
 		return ctx.Err()
+	}
+}
+
+// job is one spool batch on its way through the workers.
+type job struct {
+	idx     uint64
+	sb      *spool.Batch
+	end     spool.Position
+	firstRx time.Time
+	pending atomic.Int32 // sinks yet to report durable, plus one for delivery itself
+	done    bool         // guarded by tracker.mu
+	p       *Pipeline
+}
+
+func (j *job) durable() {
+	if j.pending.Add(-1) == 0 {
+		j.p.track.complete(j)
+	}
+}
+
+func (p *Pipeline) read() {
+	defer p.wg.Done()
+	defer close(p.work)
+	for idx := uint64(0); ; idx++ {
+		sb := p.batches.Get().(*spool.Batch)
+		if err := p.spool.Next(p.stopCtx, sb); err != nil {
+			p.batches.Put(sb)
+			if err != io.EOF && p.stopCtx.Err() == nil {
+				p.log.Error().Err(err).Msg("spool read failed; the pipeline stops reading (restart replays from the cursor)")
+			}
+			return
+		}
+		j := &job{idx: idx, sb: sb, end: sb.End, firstRx: sb.Records[0].ReceivedAt, p: p}
+		p.track.add(j)
+		p.work <- j
 	}
 }
 
 func (p *Pipeline) worker() {
 	defer p.wg.Done()
 	var events []parse.Event
-	for b := range p.queue {
-		events = p.parseBatch(b, events)
-		p.deliver(events)
-		b.Release()
+	for j := range p.work {
+		events = p.parseBatch(j.sb, events)
+		p.turn.wait(j.idx)
+		p.deliver(j, events)
+		p.turn.advance()
+		p.batches.Put(j.sb)
 	}
 }
 
-// NextIDs reserves n consecutive event ids: this run's random prefix and a
-// sequence number. Unique per message; the durable spool derives them from
-// the record position instead, so that replays keep their ids.
-func (p *Pipeline) nextIDs(n int) (prefix [8]byte, first uint64) {
-	return p.runID, p.seq.Add(uint64(n)) - uint64(n)
-}
-
-func (p *Pipeline) parseBatch(b *listen.Batch, events []parse.Event) []parse.Event {
-	n := len(b.Msgs)
+func (p *Pipeline) parseBatch(b *spool.Batch, events []parse.Event) []parse.Event {
+	n := len(b.Records)
 	if cap(events) < n {
 		events = append(events[:cap(events)], make([]parse.Event, n-cap(events))...)
 	}
 	events = events[:n]
-	prefix, first := p.nextIDs(n)
-	for i := range b.Msgs {
-		m, ev := &b.Msgs[i], &events[i]
-		copy(ev.EventID[:8], prefix[:])
-		binary.BigEndian.PutUint64(ev.EventID[8:], first+uint64(i))
-		ev.ReceivedAt, ev.Listener, ev.Transport, ev.Peer = m.ReceivedAt, b.Source.Listener, b.Source.Transport, m.Peer
-		p.parser.Parse(m.Data, ev)
-		if m.Truncated {
+	id := p.spool.ID()
+	for i := range b.Records {
+		r, ev := &b.Records[i], &events[i]
+		copy(ev.EventID[:8], id[:])
+		binary.BigEndian.PutUint64(ev.EventID[8:], r.Seq)
+		ev.ReceivedAt, ev.Listener, ev.Transport, ev.Peer = r.ReceivedAt, r.Listener, r.Transport, r.Peer
+		p.parser.Parse(r.Data, ev)
+		if r.Truncated {
 			ev.MarkTruncated()
 		}
 		p.m.count(ev)
 		if ev.Status != parse.StatusOK {
 			p.sample.Warn().Str("status", ev.Status.String()).Bytes("error", ev.AppendError(nil)).
-				Str("peer", m.Peer.String()).Msg("message did not parse cleanly; kept raw")
+				Str("peer", r.Peer.String()).Msg("message did not parse cleanly; kept raw")
 		}
 	}
 	return events
 }
 
-// deliver hands the events to every sink, retrying each until it accepts
-// them or refuses them permanently.
-func (p *Pipeline) deliver(events []parse.Event) {
+// deliver hands the events to every sink in turn, retrying each until it
+// takes them or refuses them permanently. The job's position is committed
+// when every sink has reported the events durable.
+func (p *Pipeline) deliver(j *job, events []parse.Event) {
+	j.pending.Store(int32(len(p.sinks)) + 1)
+	defer j.durable()
 	for si, s := range p.sinks {
+		evs := p.skipHeld(si, events)
+		if len(evs) == 0 {
+			j.durable()
+			continue
+		}
 		backoff := 100 * time.Millisecond
 		for attempt := 0; ; attempt++ {
 			start := time.Now()
-			err := s.Write(p.stopCtx, events)
+			err := s.Write(p.stopCtx, evs, j.durable)
 			p.m.writeDuration[si].Observe(time.Since(start).Seconds())
 			if err == nil {
-				p.m.written[si].Add(float64(len(events)))
+				p.m.written[si].Add(float64(len(evs)))
 				break
 			}
 			if sink.IsPermanent(err) {
 				p.m.errors[si][0].Inc()
-				p.deadLetter(s.Name(), events, err)
+				if p.deadLetter(s.Name(), evs, err) {
+					j.durable()
+				}
 				break
 			}
 			p.m.errors[si][1].Inc()
 			if attempt == 0 || attempt%20 == 0 {
-				p.log.Error().Err(err).Str("sink", s.Name()).Int("events", len(events)).Int("attempt", attempt+1).
+				p.log.Error().Err(err).Str("sink", s.Name()).Int("events", len(evs)).Int("attempt", attempt+1).
 					Msg("sink write failed; retrying")
 			}
 			select {
 			case <-p.stopCtx.Done():
-				p.m.dropped.WithLabelValues("shutdown_deadline").Add(float64(len(events)))
-				p.log.Error().Str("sink", s.Name()).Int("events", len(events)).
-					Msg("shutdown deadline reached before the sink accepted this batch; events dropped")
-				return
+				return // not durable: the events stay in the spool
 			case <-time.After(jitter(backoff)):
 			}
 			backoff = min(backoff*2, 30*time.Second)
@@ -200,27 +284,35 @@ func (p *Pipeline) deliver(events []parse.Event) {
 	}
 }
 
+// skipHeld drops the events a sink reported holding before this start.
+func (p *Pipeline) skipHeld(si int, events []parse.Event) []parse.Event {
+	r := &p.resume[si]
+	if !r.ok {
+		return events
+	}
+	k := 0
+	for k < len(events) && binary.BigEndian.Uint64(events[k].EventID[8:]) <= r.last {
+		k++
+	}
+	if k < len(events) {
+		r.ok = false // past the point: nothing later can be held
+	}
+	if k > 0 {
+		p.m.skipped.WithLabelValues(p.sinks[si].Name()).Add(float64(k))
+	}
+	return events[k:]
+}
+
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
 // deadLetter writes a permanently refused batch as JSON lines, with the
-// sink's error, so that nothing is silently dropped.
-func (p *Pipeline) deadLetter(sinkName string, events []parse.Event, cause error) {
-	p.dlMu.Lock()
-	defer p.dlMu.Unlock()
+// sink's error, and reports whether the file is safely written; if not, the
+// batch is not committed and the spool keeps it.
+func (p *Pipeline) deadLetter(sinkName string, events []parse.Event, cause error) bool {
 	p.m.deadLettered.WithLabelValues(sinkName).Add(float64(len(events)))
-	if err := os.MkdirAll(p.cfg.DeadLetterDir, 0o750); err != nil {
-		p.log.Error().Err(err).Msg("cannot create dead-letter directory")
-		return
-	}
 	path := filepath.Join(p.cfg.DeadLetterDir, sinkName+"-"+time.Now().UTC().Format("20060102")+".jsonl")
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		p.log.Error().Err(err).Msg("cannot open dead-letter file")
-		return
-	}
-	defer f.Close()
 	var buf []byte
 	for i := range events {
 		buf = append(buf, `{"sink_error":`...)
@@ -229,12 +321,105 @@ func (p *Pipeline) deadLetter(sinkName string, events []parse.Event, cause error
 		buf = events[i].AppendJSON(buf)
 		buf = append(buf, "}\n"...)
 	}
-	if _, err := f.Write(buf); err != nil {
-		p.log.Error().Err(err).Msg("cannot write dead-letter file")
+	if err := appendSync(path, buf); err != nil {
+		p.log.Error().Err(err).AnErr("sink_error", cause).Str("sink", sinkName).Int("events", len(events)).
+			Msg("sink refused a batch permanently and the dead-letter file could not be written; the spool keeps it until the next start")
+		return false
 	}
 	p.log.Error().Err(cause).Str("sink", sinkName).Int("events", len(events)).Str("file", path).
 		Msg("sink refused a batch permanently; written to the dead-letter file")
+	return true
 }
 
-// QueueDepth is the number of batches waiting.
-func (p *Pipeline) QueueDepth() int { return len(p.queue) }
+var deadLetterMu sync.Mutex
+
+func appendSync(path string, data []byte) error {
+	deadLetterMu.Lock()
+	defer deadLetterMu.Unlock()
+	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
+		return err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// turn makes workers deliver in spool order: sinks see events in sequence,
+// which is what lets a sink's newest record mark everything before it.
+type turn struct {
+	mu   sync.Mutex
+	cond *sync.Cond
+	next uint64
+}
+
+func (t *turn) wait(idx uint64) {
+	t.mu.Lock()
+	for t.next != idx {
+		t.cond.Wait()
+	}
+	t.mu.Unlock()
+}
+
+func (t *turn) advance() {
+	t.mu.Lock()
+	t.next++
+	t.cond.Broadcast()
+	t.mu.Unlock()
+}
+
+// tracker commits spool positions in order as jobs become durable, which
+// may happen out of order.
+type tracker struct {
+	mu       sync.Mutex
+	inflight []*job
+	commit   func(spool.Position)
+}
+
+func (t *tracker) add(j *job) {
+	t.mu.Lock()
+	t.inflight = append(t.inflight, j)
+	t.mu.Unlock()
+}
+
+func (t *tracker) complete(j *job) {
+	t.mu.Lock()
+	j.done = true
+	var last *job
+	k := 0
+	for k < len(t.inflight) && t.inflight[k].done {
+		last = t.inflight[k]
+		k++
+	}
+	if k > 0 {
+		n := copy(t.inflight, t.inflight[k:])
+		clear(t.inflight[n:])
+		t.inflight = t.inflight[:n]
+	}
+	t.mu.Unlock()
+	if last != nil {
+		t.commit(last.end)
+	}
+}
+
+// oldest is the receive time of the oldest record not yet committed and
+// already read, or zero.
+func (t *tracker) oldest() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.inflight) == 0 {
+		return time.Time{}
+	}
+	return t.inflight[0].firstRx
+}
+
+// QueueDepth is the number of batches read ahead of the workers.
+func (p *Pipeline) QueueDepth() int { return len(p.work) }

@@ -1,7 +1,7 @@
 // Package sink defines where parsed events go. Each destination (the JSON
 // lines file here; ClickHouse and Kafka beside it) implements Sink; the
-// pipeline hands every sink the same batch and commits only when all of
-// them accepted it.
+// pipeline hands every sink the same events, in spool order, and commits
+// the spool position only when every sink reported them durable.
 package sink
 
 import (
@@ -15,14 +15,25 @@ import (
 type Sink interface {
 	// Name identifies the sink in metrics and logs.
 	Name() string
-	// Write takes the events and returns once the sink holds them: written
-	// (the file sink) or copied into a batch that the sink inserts, retrying,
-	// before Close returns (ClickHouse). The events and their byte slices are
-	// valid only during the call. A Permanent error means retrying the same
-	// batch cannot succeed.
-	Write(ctx context.Context, events []parse.Event) error
+	// Write takes the events: it returns once the sink has copied them
+	// (the events and their byte slices are valid only during the call)
+	// and calls durable, exactly once, when they are stored for good:
+	// written to the file, inserted into ClickHouse, or set aside in a
+	// dead-letter file. That may happen before Write returns or long after.
+	// When Write returns an error, durable is not called; a Permanent error
+	// means retrying the same events cannot succeed.
+	Write(ctx context.Context, events []parse.Event, durable func()) error
 	// Close flushes and releases resources.
 	Close() error
+}
+
+// Resumer is implemented by sinks that can tell, after a restart, which
+// events of a spool they already hold, so that the replay skips them.
+type Resumer interface {
+	// Resume returns the sequence number of the last event with the given
+	// spool id that the sink holds, and whether it holds any; every event
+	// of that spool up to it is held too.
+	Resume(ctx context.Context, spoolID [8]byte) (last uint64, ok bool, err error)
 }
 
 // PermanentError marks a failure that no retry can fix (a schema or type

@@ -56,7 +56,7 @@ func BenchmarkInsert100k(b *testing.B) {
 				next++
 				binary.BigEndian.PutUint64(chunk[i].EventID[8:], next)
 			}
-			if err := s.Write(context.Background(), chunk); err != nil {
+			if err := s.Write(context.Background(), chunk, func() {}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -146,7 +145,7 @@ func TestRoundTrip(t *testing.T) {
 	cfg.BatchSize = 20 // several batches, so the chain has links
 	s, _ := newSink(t, cfg)
 	events := corpusEvents(t, 1)
-	if err := s.Write(context.Background(), events); err != nil {
+	if err := s.Write(context.Background(), events, func() {}); err != nil {
 		t.Fatal(err)
 	}
 	shutdown(t, s)
@@ -285,7 +284,7 @@ func TestPermanentErrorGoesToDeadLetter(t *testing.T) {
 		t.Fatal(err)
 	}
 	events := corpusEvents(t, 1)
-	if err := s.Write(context.Background(), events); err != nil {
+	if err := s.Write(context.Background(), events, func() {}); err != nil {
 		t.Fatal(err)
 	}
 	shutdown(t, s)
@@ -406,7 +405,7 @@ func TestAckLossCountsOnce(t *testing.T) {
 	s, _ := newSink(t, cfg)
 	events := corpusEvents(t, 1)
 	proxy.armed.Store(true)
-	if err := s.Write(context.Background(), events); err != nil {
+	if err := s.Write(context.Background(), events, func() {}); err != nil {
 		t.Fatal(err)
 	}
 	shutdown(t, s)
@@ -437,40 +436,8 @@ func TestAckLossCountsOnce(t *testing.T) {
 // kill it; it returns the address and a function that restarts it.
 func ownServer(t *testing.T) (addr string, kill, restart func()) {
 	t.Helper()
-	testch.Addr(t) // the same rule: only where make test provides servers
-	dir := t.TempDir()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	script, _ := filepath.Abs("../../../scripts/start-clickhouse.sh")
-	start := func() {
-		out, err := exec.Command(script, dir, fmt.Sprint(port)).CombinedOutput()
-		if err != nil {
-			t.Fatalf("start clickhouse: %v\n%s", err, out)
-		}
-	}
-	pid := func() int {
-		b, _ := os.ReadFile(filepath.Join(dir, "ch.pid"))
-		var p int
-		fmt.Sscan(string(b), &p)
-		return p
-	}
-	kill = func() {
-		p := pid()
-		syscall.Kill(p, syscall.SIGKILL)
-		for range 100 {
-			if syscall.Kill(p, 0) != nil {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	start()
-	t.Cleanup(func() { syscall.Kill(pid(), syscall.SIGTERM) })
-	return fmt.Sprintf("127.0.0.1:%d", port), kill, start
+	srv := testch.OwnServer(t)
+	return srv.Addr, srv.Kill, srv.Start
 }
 
 func TestServerKilledMidStream(t *testing.T) {
@@ -493,7 +460,7 @@ func TestServerKilledMidStream(t *testing.T) {
 					sent++
 				}
 			}
-			if err := s.Write(context.Background(), events); err != nil {
+			if err := s.Write(context.Background(), events, func() {}); err != nil {
 				t.Error(err)
 				return
 			}
@@ -532,7 +499,7 @@ func TestCompatRetentionDropsWholeOldPartitions(t *testing.T) {
 		t.Skip("retention by partition drops is the compat profile's")
 	}
 	events := corpusEvents(t, 1)
-	if err := s.Write(context.Background(), events); err != nil {
+	if err := s.Write(context.Background(), events, func() {}); err != nil {
 		t.Fatal(err)
 	}
 	shutdown(t, s)
@@ -559,5 +526,49 @@ func TestCompatRetentionDropsWholeOldPartitions(t *testing.T) {
 	}
 	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events WHERE date < toDate(?)", cutoff.Format("2006-01-02")); n != 0 {
 		t.Fatalf("%d rows older than the cutoff day survived", n)
+	}
+}
+
+// Durable callbacks run only once the rows are in ClickHouse, exactly once
+// per Write, and a new sink's Resume names the last stored event.
+func TestDurableOnlyAfterInsertAndResume(t *testing.T) {
+	addr, kill, restart := ownServer(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	cfg := testConfigIn(t, addr, db)
+	cfg.BatchSize = 20
+	s, _ := newSink(t, cfg)
+	kill()
+
+	events := corpusEvents(t, 1000)
+	var calls []atomic.Int32
+	calls = make([]atomic.Int32, (len(events)+6)/7)
+	for i := 0; i < len(events); i += 7 {
+		k := i / 7
+		if err := s.Write(context.Background(), events[i:min(i+7, len(events))], func() { calls[k].Add(1) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(500 * time.Millisecond)
+	for k := range calls {
+		if calls[k].Load() != 0 {
+			t.Fatalf("write %d reported durable while ClickHouse was down", k)
+		}
+	}
+	restart()
+	shutdown(t, s)
+	for k := range calls {
+		if n := calls[k].Load(); n != 1 {
+			t.Fatalf("write %d: durable called %d times, want 1", k, n)
+		}
+	}
+	s2, _ := newSink(t, cfg)
+	defer shutdown(t, s2)
+	last, ok, err := s2.Resume(context.Background(), [8]byte{})
+	if err != nil || !ok || last != 1000+uint64(len(events))-1 {
+		t.Fatalf("Resume = %d %v %v, want %d", last, ok, err, 1000+len(events)-1)
+	}
+	if _, ok, _ := s2.Resume(context.Background(), [8]byte{1}); ok {
+		t.Fatal("Resume for another spool id reported events")
 	}
 }

@@ -106,16 +106,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 
 // deadLetter writes a refused batch, one JSON object per row with the
 // server's message, so that nothing vanishes; it logs once per batch.
-func (s *Sink) deadLetter(b *batch, cause error) {
+// deadLetter writes the batch's rows to a file and reports whether they are
+// safely there; if not, the batch is not reported durable and the spool
+// keeps its events for the next start.
+func (s *Sink) deadLetter(b *batch, cause error) bool {
 	s.m.deadLettered.Add(float64(b.rows()))
 	path := filepath.Join(s.cfg.DeadLetterDir, fmt.Sprintf("clickhouse-%s-%06d-%s.jsonl",
 		time.Now().UTC().Format("20060102T150405"), b.seq, hex.EncodeToString(b.id[:4])))
 	err := writeDeadLetter(path, b, cause)
 	ev := s.log.Error().Err(cause).Uint64("seq", b.seq).Int("rows", b.rows()).Str("file", path)
 	if err != nil {
-		ev = ev.AnErr("dead_letter_error", err)
+		ev.AnErr("dead_letter_error", err).
+			Msg("clickhouse refused a batch permanently and the dead-letter file could not be written; the spool keeps the events until the next start")
+		return false
 	}
 	ev.Msg("clickhouse refused a batch permanently; rows written to the dead-letter directory")
+	return true
 }
 
 func writeDeadLetter(path string, b *batch, cause error) error {

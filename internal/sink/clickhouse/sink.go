@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -26,9 +27,15 @@ import (
 // Write copies the events into the open batch and returns; a batch is sealed
 // when it reaches batch_size rows or flush_interval age and handed to one of
 // the inserters, which retry it until ClickHouse takes it or refuses it for
-// good. When every inserter is busy and max_pending_batches are waiting,
-// Write blocks: the pipeline, and through it the listeners, slow down
-// instead of dropping. Close seals what is open and waits for the inserters.
+// good; then the durable callbacks of the writes it holds run. When every
+// inserter is busy and max_pending_batches are waiting, Write blocks: the
+// pipeline, and through it the listeners, slow down instead of dropping.
+// Close seals what is open and waits for the inserters.
+//
+// Batches hold events in the order they were written, and their
+// ingest_batches rows are inserted in seal order (the rows themselves in
+// parallel), so the newest ingest_batches row of a chain marks a point
+// before which every event is stored: Resume reports it after a restart.
 type Sink struct {
 	cfg     Config
 	conn    driver.Conn
@@ -37,15 +44,20 @@ type Sink struct {
 	log     zerolog.Logger
 	m       *metrics
 
-	mu      sync.Mutex
-	open    *batch
-	opened  time.Time
-	chain   [32]byte // chain_sha256 of the last sealed batch
-	seq     uint64
-	pending chan *batch
-	stop    chan struct{}
-	wg      sync.WaitGroup
-	closed  bool
+	mu     sync.Mutex
+	open   *batch
+	opened time.Time
+	chain  [32]byte // chain_sha256 of the last sealed batch
+	seq    uint64
+	// lastRecorded is closed once the newest sealed batch's ingest_batches
+	// row is in: the next batch's row waits for it.
+	lastRecorded chan struct{}
+	resumeLast   [16]byte // last_event_id of the newest ingest_batches row
+	haveResume   bool
+	pending      chan *batch
+	stop         chan struct{}
+	wg           sync.WaitGroup
+	closed       bool
 }
 
 // batch is a sealed or open unit of insertion: rows for dcf_events and
@@ -63,6 +75,22 @@ type batch struct {
 	chain    [32]byte
 	sealedAt time.Time
 	done     int // insert steps already accepted, so a retry resumes
+	waiters  []*waiter
+	recorded chan struct{} // closed when the ingest_batches row is in (or the batch dead-lettered)
+	prevRec  chan struct{}
+}
+
+// waiter runs one Write's durable callback once every batch holding part of
+// that Write is stored.
+type waiter struct {
+	refs atomic.Int32
+	fn   func()
+}
+
+func (w *waiter) release() {
+	if w.refs.Add(-1) == 0 {
+		w.fn()
+	}
 }
 
 func (b *batch) rows() int { return b.events.rows + b.unparsed.rows }
@@ -75,7 +103,9 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog
 		return nil, err
 	}
 	s := &Sink{cfg: cfg, conn: conn, log: log.With().Str("sink", "clickhouse").Logger(),
-		m: newMetrics(reg), pending: make(chan *batch, cfg.MaxPendingBatches), stop: make(chan struct{})}
+		m: newMetrics(reg), pending: make(chan *batch, cfg.MaxPendingBatches), stop: make(chan struct{}),
+		lastRecorded: make(chan struct{})}
+	close(s.lastRecorded)
 	if err := s.start(ctx); err != nil {
 		conn.Close()
 		return nil, err
@@ -160,20 +190,31 @@ func (s *Sink) start(ctx context.Context) error {
 
 // loadChain continues this collector's hash chain where it stopped.
 func (s *Sink) loadChain(ctx context.Context) error {
-	q := fmt.Sprintf("SELECT seq, chain_sha256 FROM %s.ingest_batches FINAL WHERE chain_id = ? ORDER BY seq DESC LIMIT 1", quoteIdent(s.cfg.Database))
+	q := fmt.Sprintf("SELECT seq, chain_sha256, last_event_id FROM %s.ingest_batches FINAL WHERE chain_id = ? ORDER BY seq DESC LIMIT 1", quoteIdent(s.cfg.Database))
 	rows, err := s.conn.Query(ctx, q, s.cfg.ChainID)
 	if err != nil {
 		return fmt.Errorf("clickhouse: read ingest_batches: %w", err)
 	}
 	defer rows.Close()
 	if rows.Next() {
-		var chain string
-		if err := rows.Scan(&s.seq, &chain); err != nil {
+		var chain, last string
+		if err := rows.Scan(&s.seq, &chain, &last); err != nil {
 			return fmt.Errorf("clickhouse: read ingest_batches: %w", err)
 		}
 		copy(s.chain[:], chain)
+		copy(s.resumeLast[:], last)
+		s.haveResume = len(last) == 16
 	}
 	return rows.Err()
+}
+
+// Resume reports the last event of the spool that this chain's newest
+// ingest_batches row covers; every earlier event of that spool is stored.
+func (s *Sink) Resume(_ context.Context, spoolID [8]byte) (uint64, bool, error) {
+	if !s.haveResume || [8]byte(s.resumeLast[:8]) != spoolID {
+		return 0, false, nil
+	}
+	return binary.BigEndian.Uint64(s.resumeLast[8:]), true, nil
 }
 
 // Profile is the schema profile in use.
@@ -190,15 +231,24 @@ func (s *Sink) newBatch() *batch {
 
 // Write adds the events to the open batch, sealing it when full. It blocks
 // only while the inserters are behind.
-func (s *Sink) Write(ctx context.Context, events []parse.Event) error {
+func (s *Sink) Write(ctx context.Context, events []parse.Event, durable func()) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return errors.New("clickhouse sink is closed")
 	}
+	w := &waiter{fn: durable}
+	w.refs.Store(1)
+	defer w.release()
+	var joined *batch
 	for i := range events {
 		e := &events[i]
 		b := s.open
+		if joined != b {
+			w.refs.Add(1)
+			b.waiters = append(b.waiters, w)
+			joined = b
+		}
 		if b.rows() == 0 {
 			s.opened = time.Now()
 			b.first = e.EventID
@@ -238,6 +288,8 @@ func (s *Sink) sealLocked() error {
 	b.prev = s.chain
 	b.chain = chainHash(b.prev, b.content)
 	s.chain = b.chain
+	b.prevRec, b.recorded = s.lastRecorded, make(chan struct{})
+	s.lastRecorded = b.recorded
 	s.open = s.newBatch()
 	s.m.pending.Inc()
 	s.m.batchRows.Observe(float64(b.rows()))
@@ -336,11 +388,16 @@ func (s *Sink) insert(b *batch) {
 		err := s.insertOnce(b)
 		if err == nil {
 			s.m.latency.Observe(time.Since(b.sealedAt).Seconds())
+			close(b.recorded)
+			s.stored(b)
 			return
 		}
 		if !Retriable(err) {
 			s.m.failures.WithLabelValues("false").Inc()
-			s.deadLetter(b, err)
+			close(b.recorded)
+			if s.deadLetter(b, err) {
+				s.stored(b)
+			}
 			return
 		}
 		s.m.failures.WithLabelValues("true").Inc()
@@ -353,11 +410,22 @@ func (s *Sink) insert(b *batch) {
 	}
 }
 
+// stored runs the durable callbacks of the writes the batch completes.
+func (s *Sink) stored(b *batch) {
+	for _, w := range b.waiters {
+		w.release()
+	}
+	b.waiters = nil
+}
+
 func (s *Sink) insertOnce(b *batch) error {
 	steps := []func() error{
 		func() error { return s.insertTable(b, b.events) },
 		func() error { return s.insertTable(b, b.unparsed) },
-		func() error { return s.insertBatchRecord(b) },
+		func() error {
+			<-b.prevRec // keep ingest_batches a gapless prefix of the chain
+			return s.insertBatchRecord(b)
+		},
 	}
 	for b.done < len(steps) {
 		if err := steps[b.done](); err != nil {

@@ -97,8 +97,16 @@ func (s *Sink) open() error {
 func (s *Sink) Name() string { return "file" }
 
 // Write appends one line per event and flushes to the operating system (and
-// to disk with fsync) before returning.
-func (s *Sink) Write(_ context.Context, events []parse.Event) error {
+// to disk with fsync) before returning; the events are then durable.
+func (s *Sink) Write(_ context.Context, events []parse.Event, durable func()) error {
+	if err := s.write(events); err != nil {
+		return err
+	}
+	durable()
+	return nil
+}
+
+func (s *Sink) write(events []parse.Event) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.f == nil {

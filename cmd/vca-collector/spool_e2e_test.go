@@ -1,0 +1,398 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
+	"github.com/openclaw-vca/openclaw-vca/internal/spool"
+	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+)
+
+// stamped is an L4 decision line that carries its position in the test's
+// stream as vcaseq=N, so what landed can be counted exactly.
+func stamped(ts time.Time, n int) []byte {
+	return fmt.Appendf(nil, "<158>%s GW-prod-use1-spoke1-3.91.10.20 /usr/local/bin/avx-gw-state-sync %s AviatrixGwMicrosegPacket: "+
+		"POLICY=9f3c2a10-7d4e-4b8a-a1c2-5e6f7a8b9c0d SRC_MAC=0e:11:22:33:44:55 DST_MAC=0e:66:77:88:99:aa IP_SZ=71 SRC_IP=10.20.1.15 "+
+		"DST_IP=10.20.0.2 PROTO=TCP SRC_PORT=%d DST_PORT=443 DATA=0x ACT=DROP ENFORCED=true SESSION_ID=%d SESSION_EVENT=0 "+
+		"SESSION_END_REASON=0 SESSION_PKT_CNT=0 SESSION_BYTE_CNT=0 SESSION_DUR=0 vcaseq=%d\n",
+		ts.Format(time.Stamp), ts.Format("2006/01/02 15:04:05"), 1024+n%60000, 9220000000000000000+uint64(n), n)
+}
+
+// stream sends stamped lines over one TCP connection, LF-framed, at a
+// steady rate (0: as fast as the collector reads). written counts the
+// messages whose every byte write() took.
+type stream struct {
+	written atomic.Int64
+	blocked atomic.Int64 // writes that made no progress for a second
+	done    chan struct{}
+	err     error
+	stop    chan struct{}
+	once    sync.Once
+}
+
+func startStream(t *testing.T, addr string, count, rate int) *stream {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &stream{done: make(chan struct{}), stop: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		defer c.Close()
+		ts := time.Now().UTC()
+		per := 200
+		tick := time.Duration(0)
+		if rate > 0 {
+			tick = time.Duration(per) * time.Second / time.Duration(rate)
+		}
+		next := time.Now()
+		var buf []byte
+		var ends []int
+		for n := 0; n < count; {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			buf, ends = buf[:0], ends[:0]
+			for k := 0; k < per && n+k < count; k++ {
+				buf = append(buf, stamped(ts, n+k)...)
+				ends = append(ends, len(buf))
+			}
+			off := 0
+			for off < len(buf) {
+				c.SetWriteDeadline(time.Now().Add(time.Second))
+				w, err := c.Write(buf[off:])
+				off += w
+				if err != nil {
+					if ne, ok := err.(net.Error); ok && ne.Timeout() {
+						s.blocked.Add(1)
+						select {
+						case <-s.stop:
+							s.countWritten(ends, off)
+							return
+						default:
+						}
+						continue
+					}
+					s.countWritten(ends, off)
+					s.err = err
+					return
+				}
+			}
+			s.written.Add(int64(len(ends)))
+			n += len(ends)
+			if tick > 0 {
+				next = next.Add(tick)
+				time.Sleep(time.Until(next))
+			}
+		}
+	}()
+	return s
+}
+
+func (s *stream) countWritten(ends []int, off int) {
+	for _, e := range ends {
+		if e <= off {
+			s.written.Add(1)
+		}
+	}
+}
+
+func (s *stream) halt() { s.once.Do(func() { close(s.stop) }); <-s.done }
+
+// landed counts the stamped messages in ClickHouse as queries see them
+// (FINAL) and as stored (before merges collapse replays).
+type landedCounts struct{ rows, distinct, min, max, stored uint64 }
+
+func landed(t *testing.T, conn driver.Conn, db string) landedCounts {
+	t.Helper()
+	sub := func(final string) string {
+		return fmt.Sprintf(`SELECT toUInt64(extract(raw, 'vcaseq=([0-9]+)')) AS n FROM %[1]s.dcf_events %[2]s
+			UNION ALL SELECT toUInt64(extract(raw, 'vcaseq=([0-9]+)')) AS n FROM %[1]s.raw_unparsed %[2]s`, db, final)
+	}
+	var l landedCounts
+	if err := conn.QueryRow(context.Background(), "SELECT count(), uniqExact(n), min(n), max(n) FROM ("+sub("FINAL")+")").
+		Scan(&l.rows, &l.distinct, &l.min, &l.max); err != nil {
+		t.Fatal(err)
+	}
+	l.stored = testch.Count(t, conn, "SELECT count() FROM ("+sub("")+")")
+	return l
+}
+
+// waitLanded polls until want messages are in ClickHouse.
+func waitLanded(t *testing.T, conn driver.Conn, db string, want uint64, within time.Duration) landedCounts {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		l := landed(t, conn, db)
+		if l.rows >= want || time.Now().After(deadline) {
+			return l
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
+func inspectSpool(t *testing.T, dir string) spool.Info {
+	t.Helper()
+	out, err := exec.Command(binary, "spool", "inspect", dir).Output()
+	if err != nil {
+		t.Fatalf("spool inspect: %v", err)
+	}
+	var info spool.Info
+	if err := json.Unmarshal(out, &info); err != nil {
+		t.Fatal(err)
+	}
+	return info
+}
+
+func (d *daemon) metric(t *testing.T, name string) float64 {
+	t.Helper()
+	sc := bufio.NewScanner(strings.NewReader(get(t, "http://"+d.addrs["admin"]+"/metrics")))
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, name+" ") {
+			v, _ := strconv.ParseFloat(strings.TrimPrefix(line, name+" "), 64)
+			return v
+		}
+	}
+	return 0
+}
+
+func (d *daemon) stop(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-d.exited:
+		if err != nil {
+			t.Fatalf("collector exit: %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("collector did not exit after SIGTERM")
+	}
+}
+
+func peakRSS(pid int) string {
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(l, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(l, "VmHWM:"))
+		}
+	}
+	return "?"
+}
+
+func clickhouseSinkYAML(addr, db string, batch int) string {
+	return fmt.Sprintf("  clickhouse: {addresses: [%q], database: %s, chain_id: spool-e2e, flush_interval: 200ms, batch_size: %d, max_retry_backoff: 1s}", addr, db, batch)
+}
+
+func TestCollectorKilledMidStreamLosesNothingAppended(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	dir := t.TempDir()
+	d := startDaemonIn(t, dir, clickhouseSinkYAML(addr, db, 2000), "")
+	s := startStream(t, d.addrs["tcp"], 10_000_000, 20_000)
+	time.Sleep(2500 * time.Millisecond)
+	d.cmd.Process.Kill()
+	<-d.exited
+	s.halt()
+	written := s.written.Load()
+	before := landed(t, conn, db)
+	info := inspectSpool(t, dir+"/spool")
+	appended := info.NextSeq // the spool started empty: sequence numbers are 0..appended-1
+
+	d2 := d.restart(t)
+	after := waitLanded(t, conn, db, appended, 60*time.Second)
+	d2.stop(t)
+	after = landed(t, conn, db)
+	t.Logf("sender wrote %d messages before the kill; %d were appended to the spool; %d were in flight (taken by the sender's kernel but not read by the collector: socket buffers)",
+		written, appended, written-int64(appended))
+	t.Logf("before the restart ClickHouse held %d of them; the spool held %d unread after its cursor; after the replay ClickHouse holds %d (queries, FINAL), stored rows %d (replayed rows collapse on merge)",
+		before.rows, info.Unread, after.rows, after.stored)
+	if appended == 0 || int64(appended) > written {
+		t.Fatalf("appended %d of %d written", appended, written)
+	}
+	if after.rows != appended || after.distinct != appended || after.min != 0 || after.max != appended-1 {
+		t.Fatalf("ClickHouse holds %+v, want exactly messages 0..%d once each", after, appended-1)
+	}
+	rep, err := clickhouse.Verify(context.Background(), conn, db, "spool-e2e")
+	if err != nil || !rep.OK() {
+		t.Fatalf("ingest chain after the crash: %+v %v", rep, err)
+	}
+}
+
+func TestClickHouseOutageUnderSteadyStream(t *testing.T) {
+	if testing.Short() {
+		t.Skip("a 60-second outage")
+	}
+	srv := testch.OwnServer(t)
+	conn := testch.Conn(t, srv.Addr)
+	db := testch.Database(t, conn)
+	d := startDaemonIn(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 20000), "")
+	const rate, before, outage, afterwards = 20_000, 10 * time.Second, 60 * time.Second, 10 * time.Second
+	total := int(rate * (before + outage + afterwards) / time.Second)
+	s := startStream(t, d.addrs["tcp"], total, rate)
+
+	time.Sleep(before)
+	srv.Kill()
+	start := time.Now()
+	var maxLag, maxHeap float64
+	for time.Since(start) < outage {
+		time.Sleep(time.Second)
+		maxLag = max(maxLag, d.metric(t, "vca_collector_spool_lag_records"))
+		maxHeap = max(maxHeap, d.metric(t, "go_memstats_heap_inuse_bytes"))
+	}
+	outageRSS := peakRSS(d.cmd.Process.Pid)
+	srv.Start()
+	t.Logf("ClickHouse down for %v; spool lag peaked at %.0f records; peak RSS so far %s, Go heap in use peaked at %.0f MiB",
+		time.Since(start).Round(time.Second), maxLag, outageRSS, maxHeap/(1<<20))
+	if p := os.Getenv("E2E_HEAP_PROFILE"); p != "" { // where the drain's memory goes
+		time.Sleep(8 * time.Second)
+		os.WriteFile(p, []byte(get(t, "http://"+d.addrs["admin"]+"/debug/pprof/heap")), 0o644)
+	}
+	<-s.done
+	if s.err != nil || s.written.Load() != int64(total) {
+		t.Fatalf("sender: %v after %d of %d", s.err, s.written.Load(), total)
+	}
+	drainStart := time.Now()
+	var l landedCounts
+	for time.Since(drainStart) < 3*time.Minute {
+		l = landed(t, conn, db)
+		if l.rows >= uint64(total) && d.metric(t, "vca_collector_spool_lag_records") == 0 {
+			break
+		}
+		time.Sleep(time.Second)
+	}
+	rss := peakRSS(d.cmd.Process.Pid)
+	lagEnd := d.metric(t, "vca_collector_spool_lag_records")
+	d.stop(t)
+	l = landed(t, conn, db)
+	t.Logf("%d events sent at %d/s; all landed %v after the sender finished; peak RSS %s; lag at the end %.0f",
+		total, rate, time.Since(drainStart).Round(time.Second), rss, lagEnd)
+	if l.rows != uint64(total) || l.distinct != uint64(total) || l.max != uint64(total-1) {
+		t.Fatalf("ClickHouse holds %+v, want %d distinct messages once each", l, total)
+	}
+	if maxLag < rate*outage.Seconds()/2 {
+		t.Fatalf("spool lag peaked at %.0f; the outage should have queued about %v records", maxLag, rate*outage.Seconds())
+	}
+	if lagEnd != 0 {
+		t.Fatalf("spool lag %v after the drain", lagEnd)
+	}
+}
+
+func TestSpoolFullBlocksTheSender(t *testing.T) {
+	srv := testch.OwnServer(t)
+	conn := testch.Conn(t, srv.Addr)
+	db := testch.Database(t, conn)
+	d := startDaemonIn(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 1000),
+		"spool: {dir: "+strconv.Quote(t.TempDir())+", segment_size: 64KiB, max_size: 256KiB}")
+	srv.Kill()
+	const total = 30_000
+	s := startStream(t, d.addrs["tcp"], total, 0)
+	deadline := time.Now().Add(30 * time.Second)
+	for s.blocked.Load() < 2 && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if s.blocked.Load() < 2 {
+		t.Fatalf("the sender was never held back (wrote %d of %d)", s.written.Load(), total)
+	}
+	heldAt := s.written.Load()
+	srv.Start()
+	select {
+	case <-s.done:
+	case <-time.After(90 * time.Second):
+		d.cmd.Process.Signal(syscall.SIGQUIT) // its goroutines, into the log below
+		time.Sleep(2 * time.Second)
+		t.Fatalf("the sender did not finish after ClickHouse came back (%d of %d written)", s.written.Load(), total)
+	}
+	blocked := d.metric(t, "vca_collector_spool_blocked_seconds_total")
+	l := waitLanded(t, conn, db, total, 90*time.Second)
+	d.stop(t)
+	t.Logf("with ClickHouse down the sender stalled after %d messages (spool capped at 256KiB; listeners blocked %.1fs); after the restart all %d landed", heldAt, blocked, l.rows)
+	if s.err != nil || blocked <= 0 {
+		t.Fatalf("sender error %v; blocked seconds %v", s.err, blocked)
+	}
+	if l.rows != total || l.distinct != total {
+		t.Fatalf("ClickHouse holds %+v, want %d once each", l, total)
+	}
+}
+
+func TestSpoolFullDropOldestReportsTheRange(t *testing.T) {
+	srv := testch.OwnServer(t)
+	conn := testch.Conn(t, srv.Addr)
+	db := testch.Database(t, conn)
+	d := startDaemonIn(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 1000),
+		"spool: {dir: "+strconv.Quote(t.TempDir())+", segment_size: 64KiB, max_size: 256KiB, full_policy: drop_oldest}")
+	srv.Kill()
+	const total = 30_000
+	s := startStream(t, d.addrs["tcp"], total, 0)
+	<-s.done
+	if s.err != nil {
+		t.Fatal(s.err)
+	}
+	for deadline := time.Now().Add(30 * time.Second); d.metric(t, "vca_collector_spool_appended_records_total") < total && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond) // the rest is still in socket buffers
+	}
+	dropped := d.metric(t, `vca_collector_spool_dropped_records_total{reason="drop_oldest"}`)
+	srv.Start()
+	l := waitLanded(t, conn, db, uint64(total-int(dropped)), 60*time.Second)
+	d.stop(t)
+
+	// The log names every dropped range; the missing messages must be
+	// exactly those.
+	re := regexp.MustCompile(`"first_seq":(\d+),"last_seq":(\d+)`)
+	var logged uint64
+	missing := map[uint64]bool{}
+	for _, line := range bytes.Split(d.logs.Bytes(), []byte("\n")) {
+		if !bytes.Contains(line, []byte("dropped the oldest unread records")) {
+			continue
+		}
+		m := re.FindSubmatch(line)
+		a, _ := strconv.ParseUint(string(m[1]), 10, 64)
+		b, _ := strconv.ParseUint(string(m[2]), 10, 64)
+		for q := a; q <= b; q++ {
+			missing[q] = true
+		}
+		logged += b - a + 1
+	}
+	rows, err := conn.Query(context.Background(), fmt.Sprintf(`SELECT toUInt64(extract(raw, 'vcaseq=([0-9]+)')) FROM %[1]s.dcf_events FINAL
+		UNION ALL SELECT toUInt64(extract(raw, 'vcaseq=([0-9]+)')) FROM %[1]s.raw_unparsed FINAL`, db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	present := map[uint64]bool{}
+	for rows.Next() {
+		var n uint64
+		rows.Scan(&n)
+		present[n] = true
+	}
+	rows.Close()
+	t.Logf("sent %d with ClickHouse down and a 256KiB spool: %v dropped (logged ranges cover %d), %d landed", total, dropped, logged, l.rows)
+	if dropped == 0 || float64(logged) != dropped || l.rows != uint64(total)-logged {
+		t.Fatalf("dropped metric %v, logged %d, landed %+v of %d", dropped, logged, l, total)
+	}
+	for q := uint64(0); q < total; q++ {
+		if present[q] == missing[q] {
+			t.Fatalf("message %d: in ClickHouse %v, in a logged dropped range %v", q, present[q], missing[q])
+		}
+	}
+}
