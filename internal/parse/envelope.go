@@ -102,9 +102,9 @@ func (p *Parser) envelope(line []byte, ev *Event) ([]byte, bool) {
 	}
 	if rest == nil {
 		// A lone word after the time is not a hostname (RFC3164 puts a
-		// space after it): it is a tag when it looks like one ("app[1]"),
-		// else the message.
-		if i := bytes.IndexByte(host, '['); i > 0 {
+		// space after it): it is a tag when it looks like one ("app[1]",
+		// "app:"), else the message.
+		if i := bytes.IndexByte(host, '['); i > 0 || host[len(host)-1] == ':' {
 			return p.tag(afterStamp, ev), true
 		}
 		return host, true
