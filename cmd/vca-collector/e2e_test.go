@@ -16,10 +16,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/testch"
@@ -50,7 +52,7 @@ type daemon struct {
 	cmd    *exec.Cmd
 	addrs  map[string]string
 	events string
-	logs   *bytes.Buffer
+	logs   *logBuffer
 	exited chan error
 	pki    *testpki.CA
 	dir    string
@@ -108,15 +110,14 @@ func runDaemon(t *testing.T, dir string, ca *testpki.CA) *daemon {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	d := &daemon{cmd: cmd, addrs: map[string]string{}, events: events, logs: &bytes.Buffer{}, exited: make(chan error, 1), pki: ca, dir: dir}
+	d := &daemon{cmd: cmd, addrs: map[string]string{}, events: events, logs: &logBuffer{}, exited: make(chan error, 1), pki: ca, dir: dir}
 	ready := make(chan struct{})
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			line := sc.Bytes()
-			d.logs.Write(line)
-			d.logs.WriteByte('\n')
+			d.logs.add(line)
 			var rec struct{ Listener, Address, Message string }
 			if json.Unmarshal(line, &rec) == nil && rec.Address != "" {
 				name := rec.Listener
@@ -186,6 +187,28 @@ func (d *daemon) readEvents(t *testing.T, n int) []map[string]any {
 var receiveFields = []string{"event_id", "received_at", "listener", "transport", "peer_ip", "peer_port"}
 
 // expected is what parsing raw at the event's receive time gives.
+// logBuffer collects the collector's log lines; a reader goroutine writes
+// while the test reads.
+type logBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *logBuffer) add(line []byte) {
+	l.mu.Lock()
+	l.b.Write(line)
+	l.b.WriteByte('\n')
+	l.mu.Unlock()
+}
+
+func (l *logBuffer) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.b.Bytes())
+}
+
+func (l *logBuffer) String() string { return string(l.Bytes()) }
+
 func expected(t *testing.T, raw string, receivedAt string) map[string]any {
 	t.Helper()
 	rx, err := time.Parse(time.RFC3339Nano, receivedAt)
@@ -194,6 +217,7 @@ func expected(t *testing.T, raw string, receivedAt string) map[string]any {
 	}
 	ev := parse.Event{ReceivedAt: rx}
 	parse.NewParser(parse.Options{}).Parse([]byte(raw), &ev)
+	enrich.Empty().Enrich(&ev, &enrich.Outcome{}) // no catalog configured: system objects only
 	var m map[string]any
 	json.Unmarshal(ev.AppendJSON(nil), &m)
 	for _, k := range receiveFields {

@@ -26,6 +26,7 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/internal/collector"
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
+	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
@@ -34,10 +35,12 @@ import (
 )
 
 const usage = `usage:
-  vca-collector run --config FILE      receive syslog and write events (SIGTERM drains and exits, SIGHUP reloads TLS)
+  vca-collector run --config FILE      receive syslog and write events (SIGTERM drains and exits, SIGHUP reloads the policy catalog and TLS)
   vca-collector parse [flags] [FILE|-] print one JSON event per raw syslog line or octet-counted frame
   vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N]
                                        print the ClickHouse DDL (for create_schema: false)
+  vca-collector catalog check FILE     validate a policy catalog and summarise it
+  vca-collector catalog schema         print the catalog's JSON Schema
   vca-collector spool inspect DIR      check every record of a spool directory and print what it holds (JSON)
   vca-collector version                print the build
 `
@@ -57,6 +60,8 @@ func main() {
 		err = schemaCmd(os.Args[2:], os.Stdout)
 	case "spool":
 		err = spoolCmd(os.Args[2:], os.Stdout)
+	case "catalog":
+		err = catalogCmd(os.Args[2:], os.Stdout)
 	case "version", "--version", "-v":
 		fmt.Println(version.String())
 	case "help", "-h", "--help":
@@ -69,6 +74,31 @@ func main() {
 		fmt.Fprintln(os.Stderr, "vca-collector:", err)
 		os.Exit(1)
 	}
+}
+
+func catalogCmd(args []string, out io.Writer) error {
+	switch {
+	case len(args) == 1 && args[0] == "schema":
+		_, err := out.Write(enrich.SchemaJSON)
+		return err
+	case len(args) == 2 && args[0] == "check":
+		ix, err := enrich.LoadFile(args[1])
+		if err != nil {
+			return err
+		}
+		c := ix.Catalog
+		fmt.Fprintf(out, "catalog %s: valid; mode %s, agent class %q; %d rules, %d SmartGroups, %d WebGroups\n",
+			c.Version, c.Mode, c.AgentClass, len(c.Rules), len(c.SmartGroups), len(c.WebGroups))
+		for _, r := range c.Rules {
+			uuid := r.UUID
+			if uuid == "" {
+				uuid = "(UUID not known yet)"
+			}
+			fmt.Fprintf(out, "  %5d  %-6s  %-40s  %-18s  %s\n", r.Priority, r.Action, r.Name, r.Scenario, uuid)
+		}
+		return nil
+	}
+	return errors.New("usage: vca-collector catalog check FILE | vca-collector catalog schema")
 }
 
 func spoolCmd(args []string, out io.Writer) error {
@@ -131,6 +161,7 @@ func parseCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 	tz := fs.String("time-zone", "UTC", "zone of timestamps that carry none")
 	rxFlag := fs.String("received-at", "", "receive time to assume (RFC3339; default now), which also anchors RFC3164 year inference")
 	maxSize := fs.Int("max-message-size", listen.DefaultMaxMessageSize, "longer messages are cut and flagged, as the listeners do")
+	catalog := fs.String("catalog", "", "policy catalog JSON: add rule names, groups and scenarios as the collector does")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "usage: vca-collector parse [flags] [FILE|-]\n\nReads LF-separated lines or RFC 6587 octet-counted frames and prints one JSON event per message;\nthe keys are the audit store's column names.\n\n")
 		fs.PrintDefaults()
@@ -154,6 +185,12 @@ func parseCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 		}
 		defer f.Close()
 		in = f
+	}
+	ix := enrich.Empty() // as the daemon without a catalog: system objects only
+	if *catalog != "" {
+		if ix, err = enrich.LoadFile(*catalog); err != nil {
+			return err
+		}
 	}
 	p := parse.NewParser(parse.Options{Location: loc})
 	fr := listen.NewFrameReader(in, *maxSize)
@@ -181,6 +218,7 @@ func parseCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 		if truncated {
 			ev.MarkTruncated()
 		}
+		ix.Enrich(&ev, &enrich.Outcome{})
 		buf = append(ev.AppendJSON(buf[:0]), '\n')
 		if _, err := out.Write(buf); err != nil {
 			return err

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/rs/zerolog"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
@@ -38,6 +39,7 @@ type Collector struct {
 	admin    *http.Server
 	adminLn  net.Listener
 	ready    atomic.Bool
+	enricher *enrich.Enricher
 }
 
 // New binds every listener and opens every sink, so configuration and
@@ -51,6 +53,11 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 	}, func() float64 { return 1 }))
 	loc, _ := time.LoadLocation(cfg.Parse.TimeZone)
 	parser := parse.NewParser(parse.Options{Location: loc})
+	en, err := enrich.New(cfg.Catalog, c.reg, log)
+	if err != nil {
+		return nil, err
+	}
+	c.enricher = en
 
 	if cfg.Sinks.File != nil {
 		fs, err := file.New(*cfg.Sinks.File)
@@ -68,6 +75,7 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 			return nil, err
 		}
 		c.sinks = append(c.sinks, chs)
+		en.OnLoad(chs.RecordCatalog)
 	}
 	sp, err := spool.Open(cfg.Spool, c.reg, log)
 	if err != nil {
@@ -75,7 +83,7 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 		return nil, err
 	}
 	c.spool = sp
-	c.pipeline = pipeline.New(cfg.Pipeline, parser, sp, c.sinks, c.reg, log)
+	c.pipeline = pipeline.New(cfg.Pipeline, parser, c.enricher, sp, c.sinks, c.reg, log)
 
 	lm := listen.NewMetrics(c.reg)
 	for _, lc := range cfg.Listeners.UDP {
@@ -126,6 +134,9 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 // delivered by then stays in the spool for the next start.
 func (c *Collector) Run(ctx context.Context) error {
 	c.pipeline.Start()
+	wctx, stopWatch := context.WithCancel(context.Background())
+	defer stopWatch()
+	go c.enricher.Watch(wctx)
 	var wg sync.WaitGroup
 	for _, s := range c.udp {
 		wg.Add(1)
@@ -191,8 +202,10 @@ func (c *Collector) Run(ctx context.Context) error {
 	return err
 }
 
-// Reload re-reads what can change without a restart: TLS certificates.
+// Reload re-reads what can change without a restart: the policy catalog
+// and TLS certificates.
 func (c *Collector) Reload() {
+	c.enricher.Reload() // a rejected catalog is logged; the one in use stays
 	for _, s := range c.tcp {
 		if err := s.ReloadTLS(); err != nil {
 			c.log.Error().Err(err).Str("listener", s.Source().Listener).Msg("TLS reload failed; keeping the previous certificate")

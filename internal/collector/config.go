@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
+	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
@@ -21,6 +22,7 @@ import (
 type Config struct {
 	Listeners       Listeners       `yaml:"listeners"`
 	Parse           ParseConfig     `yaml:"parse"`
+	Catalog         enrich.Config   `yaml:"catalog"`
 	Spool           spool.Config    `yaml:"spool"`
 	Pipeline        pipeline.Config `yaml:"pipeline"`
 	Sinks           Sinks           `yaml:"sinks"`

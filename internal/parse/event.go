@@ -224,6 +224,9 @@ type Event struct {
 	FQDNDropReason []byte
 	FQDNRule       []byte
 
+	// Enriched is filled from the policy catalog after parsing.
+	Enriched Enrichment
+
 	// Extra holds keys this parser does not know, in wire order.
 	Extra []Field
 	// Raw is the message as received, trailing CR/LF/NUL included.
@@ -317,4 +320,24 @@ func (f Flag) AppendNames(dst []string) []string {
 		}
 	}
 	return dst
+}
+
+// Enrichment is what the policy catalog says about an event. Its strings
+// and slices belong to the immutable catalog that produced them: they stay
+// valid after a reload and must not be modified.
+type Enrichment struct {
+	CatalogVersion string
+	RuleName       string // empty when the rule UUID is unknown
+	RulePriority   uint32
+	RuleAction     string // the action the catalog declares for the rule
+	Scenario       string
+	Tags           []string // OWASP LLM Top 10 and MITRE ATLAS ids
+	SrcGroups      []string // SmartGroups holding the source, most specific first
+	DstGroups      []string
+	WebGroup       string // the WebGroup the SNI matched, preferring the rule's own
+	// AdmittingWebGroup is, for a denied name, a WebGroup an allow rule
+	// uses that matches it: the allow-list that would have admitted it.
+	AdmittingWebGroup string
+	// WouldBeDenied marks a DENY decision logged in monitor mode.
+	WouldBeDenied bool
 }

@@ -62,6 +62,23 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	if e.Has&HasRuleUUID != 0 {
 		w.str("rule_uuid", AppendUUID(w.scratch[:0], e.RuleUUID))
 	}
+	if x := &e.Enriched; x.CatalogVersion != "" {
+		w.strs("rule_name", x.RuleName)
+		if x.RulePriority != 0 {
+			w.uint("rule_priority", uint64(x.RulePriority))
+		}
+		w.strs("rule_action", x.RuleAction)
+		w.strs("scenario", x.Scenario)
+		w.list("rule_tags", x.Tags)
+		w.list("src_groups", x.SrcGroups)
+		w.list("dst_groups", x.DstGroups)
+		w.strs("web_group", x.WebGroup)
+		w.strs("admitting_web_group", x.AdmittingWebGroup)
+		if x.WouldBeDenied {
+			w.bool("would_be_denied", true)
+		}
+		w.strs("catalog_version", x.CatalogVersion)
+	}
 	if e.Has&HasDecryptedBy != 0 {
 		w.str("decrypted_by", AppendUUID(w.scratch[:0], e.DecryptedBy))
 	}
@@ -195,6 +212,21 @@ func (w *jsonWriter) strs(k, v string) {
 	}
 	w.key(k)
 	w.b = appendQuoted(w.b, v)
+}
+
+func (w *jsonWriter) list(k string, v []string) {
+	if len(v) == 0 {
+		return
+	}
+	w.key(k)
+	w.b = append(w.b, '[')
+	for i, s := range v {
+		if i > 0 {
+			w.b = append(w.b, ',')
+		}
+		w.b = appendQuoted(w.b, s)
+	}
+	w.b = append(w.b, ']')
 }
 
 func (w *jsonWriter) uint(k string, v uint64) {

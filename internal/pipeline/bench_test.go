@@ -66,7 +66,7 @@ func BenchmarkPipeline(b *testing.B) {
 		defer sp.Close()
 		cfg := Config{DeadLetterDir: b.TempDir()}
 		cfg.SetDefaults()
-		pl := New(cfg, parse.NewParser(parse.Options{}), sp, []sink.Sink{nullSink{}}, prometheus.NewRegistry(), zerolog.Nop())
+		pl := New(cfg, parse.NewParser(parse.Options{}), nil, sp, []sink.Sink{nullSink{}}, prometheus.NewRegistry(), zerolog.Nop())
 		batches := corpusBatches(b.N)
 		b.ResetTimer()
 		cpu0, t0 := cpuTime(), time.Now()

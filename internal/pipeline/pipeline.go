@@ -1,6 +1,6 @@
 // Package pipeline moves messages from the listeners through the spool,
 // the parser and into every sink: listeners → spool (accepted) → reader →
-// parse workers → sinks, in spool order. A batch's spool position is
+// parse and enrich workers → sinks, in spool order. A batch's spool position is
 // committed once every sink reported its events durable; retriable sink
 // errors are retried with capped exponential backoff, permanent ones go to
 // a dead-letter file.
@@ -63,10 +63,16 @@ func (c *Config) Validate() error {
 	return nil
 }
 
+// Enricher stamps parsed events with what the policy catalog knows.
+type Enricher interface {
+	EnrichBatch(events []parse.Event)
+}
+
 // Pipeline implements listen.Handler.
 type Pipeline struct {
 	cfg    Config
 	parser *parse.Parser
+	enrich Enricher // nil: events go out as parsed
 	spool  *spool.Spool
 	sinks  []sink.Sink
 	resume []resumePoint // per sink
@@ -92,8 +98,8 @@ type resumePoint struct {
 // New builds a pipeline over an open spool; Start runs it. Sinks that
 // implement sink.Resumer are asked where they stand, so that a replay
 // after a crash skips what they already hold.
-func New(cfg Config, p *parse.Parser, sp *spool.Spool, sinks []sink.Sink, reg prometheus.Registerer, log zerolog.Logger) *Pipeline {
-	pl := &Pipeline{cfg: cfg, parser: p, spool: sp, sinks: sinks, log: log,
+func New(cfg Config, p *parse.Parser, en Enricher, sp *spool.Spool, sinks []sink.Sink, reg prometheus.Registerer, log zerolog.Logger) *Pipeline {
+	pl := &Pipeline{cfg: cfg, parser: p, enrich: en, spool: sp, sinks: sinks, log: log,
 		sample: log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second}),
 		work:   make(chan *job, cfg.QueueBatches), resume: make([]resumePoint, len(sinks))}
 	pl.batches.New = func() any { return new(spool.Batch) }
@@ -237,6 +243,9 @@ func (p *Pipeline) parseBatch(b *spool.Batch, events []parse.Event) []parse.Even
 			p.sample.Warn().Str("status", ev.Status.String()).Bytes("error", ev.AppendError(nil)).
 				Str("peer", r.Peer.String()).Msg("message did not parse cleanly; kept raw")
 		}
+	}
+	if p.enrich != nil {
+		p.enrich.EnrichBatch(events)
 	}
 	return events
 }

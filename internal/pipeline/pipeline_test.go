@@ -108,7 +108,7 @@ func newRig(t *testing.T, sinks ...sink.Sink) *rig {
 	t.Cleanup(func() { sp.Close() })
 	cfg := Config{Workers: 3, QueueBatches: 2, DeadLetterDir: filepath.Join(dir, "dead-letter")}
 	cfg.SetDefaults()
-	pl := New(cfg, parse.NewParser(parse.Options{}), sp, sinks, reg, zerolog.Nop())
+	pl := New(cfg, parse.NewParser(parse.Options{}), nil, sp, sinks, reg, zerolog.Nop())
 	pl.Start()
 	return &rig{sp: sp, pl: pl, reg: reg, dl: cfg.DeadLetterDir}
 }

@@ -175,9 +175,10 @@ var flagsField = field{"flags", kStrings, func(c *colData, e *parse.Event, _ *ar
 	c.strs = append(c.strs, e.Flags.AppendNames(nil))
 }}
 
-// emptyStrings stands for the enrichment columns until a catalog fills them.
-func emptyStrings(name string) field {
-	return field{name, kStrings, func(c *colData, _ *parse.Event, _ *arena) { c.strs = append(c.strs, nil) }}
+// catalogStrings fills an array column from the catalog's immutable
+// slices: no copy.
+func catalogStrings(name string, f func(*parse.Event) []string) field {
+	return field{name, kStrings, func(c *colData, e *parse.Event, _ *arena) { c.strs = append(c.strs, f(e)) }}
 }
 
 func extraField(name string, value bool) field {
@@ -210,9 +211,6 @@ func actionName(e *parse.Event) []byte {
 
 var permit, deny = []byte("PERMIT"), []byte("DENY")
 
-func noBytes(*parse.Event) []byte { return nil }
-func noU32(*parse.Event) uint32   { return 0 }
-
 // eventFields fills dcf_events; the names match eventColumns.
 var eventFields = []field{
 	idField("event_id", func(e *parse.Event) *parse.UUID { return &e.EventID }),
@@ -240,12 +238,12 @@ var eventFields = []field{
 	strField("proc_id", func(e *parse.Event) []byte { return e.ProcID }),
 	strField("msg_id", func(e *parse.Event) []byte { return e.MsgID }),
 	uuidTextField("rule_uuid", parse.HasRuleUUID, func(e *parse.Event) *parse.UUID { return &e.RuleUUID }),
-	strField("rule_name", noBytes),
-	u32Field("rule_priority", noU32),
-	strField("scenario", noBytes),
-	emptyStrings("src_groups"),
-	emptyStrings("dst_groups"),
-	strField("web_group", noBytes),
+	constField("rule_name", func(e *parse.Event) string { return e.Enriched.RuleName }),
+	u32Field("rule_priority", func(e *parse.Event) uint32 { return e.Enriched.RulePriority }),
+	constField("scenario", func(e *parse.Event) string { return e.Enriched.Scenario }),
+	catalogStrings("src_groups", func(e *parse.Event) []string { return e.Enriched.SrcGroups }),
+	catalogStrings("dst_groups", func(e *parse.Event) []string { return e.Enriched.DstGroups }),
+	constField("web_group", func(e *parse.Event) string { return e.Enriched.WebGroup }),
 	uuidTextField("decrypted_by", parse.HasDecryptedBy, func(e *parse.Event) *parse.UUID { return &e.DecryptedBy }),
 	strField("action", actionName),
 	strField("action_raw", func(e *parse.Event) []byte { return e.ActionRaw }),
@@ -301,6 +299,16 @@ var eventFields = []field{
 	extraField("extra_keys", false),
 	extraField("extra_values", true),
 	strField("raw", func(e *parse.Event) []byte { return e.Raw }),
+	constField("rule_action", func(e *parse.Event) string { return e.Enriched.RuleAction }),
+	catalogStrings("rule_tags", func(e *parse.Event) []string { return e.Enriched.Tags }),
+	constField("admitting_web_group", func(e *parse.Event) string { return e.Enriched.AdmittingWebGroup }),
+	u8Field("would_be_denied", func(e *parse.Event) uint8 {
+		if e.Enriched.WouldBeDenied {
+			return 1
+		}
+		return 0
+	}),
+	constField("catalog_version", func(e *parse.Event) string { return e.Enriched.CatalogVersion }),
 }
 
 var parseErrorField = field{"parse_error", kString, func(c *colData, e *parse.Event, a *arena) {

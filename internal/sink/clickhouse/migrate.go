@@ -2,9 +2,12 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
@@ -18,6 +21,8 @@ type migration struct {
 
 var migrations = []migration{
 	{1, "dcf_events, raw_unparsed, rollups, policy_rules, ingest_batches", ddl},
+	{2, "dcf_events: declared rule action, rule tags, admitting WebGroup, would-be-denied flag, catalog version",
+		addColumns("dcf_events", eventColumns, 2)},
 }
 
 // schemaVersion is the version a fully migrated database has.
@@ -63,7 +68,7 @@ func migrate(ctx context.Context, conn driver.Conn, p Profile, o Options) ([]uin
 			continue
 		}
 		for _, s := range m.statements(p, o) {
-			if err := conn.Exec(ctx, s.sql); err != nil {
+			if err := conn.Exec(ctx, s.sql); err != nil && !duplicateColumn(err, s) {
 				return done, fmt.Errorf("migration %d (%s): %w", m.version, s.what, err)
 			}
 		}
@@ -87,4 +92,11 @@ func recordMigration(ctx context.Context, conn driver.Conn, db string, m migrati
 		return err
 	}
 	return b.Send()
+}
+
+// duplicateColumn: an ADD COLUMN that an interrupted earlier run already
+// applied (servers without ADD COLUMN IF NOT EXISTS report code 15).
+func duplicateColumn(err error, s statement) bool {
+	var ex *clickhouse.Exception
+	return errors.As(err, &ex) && ex.Code == 15 && strings.Contains(s.sql, " ADD COLUMN ")
 }

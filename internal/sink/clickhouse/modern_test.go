@@ -41,14 +41,14 @@ func TestModernProfileOnChdb(t *testing.T) {
 	// blur the counts (the corpus has lines from 2022).
 	ttlDB := Options{Database: name + "_ttl", RetentionDays: 400}
 	exec("DROP DATABASE IF EXISTS " + ttlDB.Database)
-	for _, s := range append(ddl(Modern, ttlDB), migrationTableDDL(ttlDB)...) {
+	for _, s := range allStatements(Modern, ttlDB) {
 		exec(s.sql)
 	}
 	if ddlOut := exec("SHOW CREATE TABLE " + ttlDB.Database + ".dcf_events"); !strings.Contains(string(ddlOut), "TTL") || !strings.Contains(string(ddlOut), "bloom_filter") {
 		t.Errorf("modern dcf_events lacks TTL or the SNI bloom filter: %s", ddlOut)
 	}
 	o := Options{Database: name}
-	for _, s := range append(ddl(Modern, o), migrationTableDDL(o)...) {
+	for _, s := range allStatements(Modern, o) {
 		exec(s.sql)
 	}
 

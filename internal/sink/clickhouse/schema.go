@@ -72,6 +72,7 @@ type column struct {
 	typ     colType
 	dflt    string // DEFAULT expression, if any
 	comment string
+	since   uint32 // the migration that adds it to an existing table; 0 = created with it
 }
 
 func (c column) typeFor(p Profile) string {
@@ -157,6 +158,11 @@ var eventColumns = []column{
 	{name: "extra_keys", typ: tStrArray, comment: "keys this collector version does not know"},
 	{name: "extra_values", typ: tStrArray},
 	{name: "raw", typ: tRaw, comment: "the line as received"},
+	{name: "rule_action", typ: tLow, since: 2, comment: "the action the policy catalog declares for the rule"},
+	{name: "rule_tags", typ: tLowArray, since: 2, comment: "OWASP LLM Top 10 and MITRE ATLAS ids of the rule"},
+	{name: "admitting_web_group", typ: tLow, since: 2, comment: "for a denied name: the WebGroup of an allow rule that matches it"},
+	{name: "would_be_denied", typ: tU8, since: 2, comment: "1 = DENY logged in monitor mode"},
+	{name: "catalog_version", typ: tLow, since: 2, comment: "the policy catalog that enriched the row"},
 }
 
 // unparsedColumns is raw_unparsed: lines that did not parse, kept whole.
@@ -270,7 +276,7 @@ GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_grou
 	out := []statement{
 		{"database", "CREATE DATABASE IF NOT EXISTS " + db},
 		{"dcf_events", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY date\nORDER BY (action, rule_uuid, gateway, event_time, event_id)%s%s",
-			q("dcf_events"), renderColumns(eventColumns, p), index, ttl("event_time"), settings)},
+			q("dcf_events"), renderColumns(columnsSince(eventColumns, 0), p), index, ttl("event_time"), settings)},
 		{"raw_unparsed", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY date\nORDER BY (received_at, event_id)%s%s",
 			q("raw_unparsed"), renderColumns(unparsedColumns, p), ttl("received_at"), settings)},
 	}
@@ -283,6 +289,34 @@ GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_grou
 			q("ingest_batches"), renderColumns(batchColumns, p))},
 	)
 	return out
+}
+
+// columnsSince returns the columns a migration adds (0: the table's first
+// version).
+func columnsSince(cols []column, v uint32) []column {
+	var out []column
+	for _, c := range cols {
+		if c.since == v {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// addColumns renders the ALTERs of migration v for one table.
+func addColumns(table string, cols []column, v uint32) func(Profile, Options) []statement {
+	return func(p Profile, o Options) []statement {
+		var out []statement
+		ifNotExists := ""
+		if p == Modern {
+			ifNotExists = "IF NOT EXISTS "
+		}
+		for _, c := range columnsSince(cols, v) {
+			out = append(out, statement{table + "." + c.name, fmt.Sprintf("ALTER TABLE %s.%s ADD COLUMN %s%s",
+				quoteIdent(o.Database), quoteIdent(table), ifNotExists, strings.TrimSpace(renderColumns([]column{c}, p)))})
+		}
+		return out
+	}
 }
 
 // computedString types a key computed in a view: 18.16 cannot store a String
@@ -357,11 +391,17 @@ type statement struct {
 func SchemaSQL(p Profile, o Options) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "-- vca-collector schema, %s profile, version %d\n", p, schemaVersion)
-	for _, s := range ddl(p, o) {
-		fmt.Fprintf(&b, "\n-- %s\n%s;\n", s.what, s.sql)
-	}
-	for _, s := range migrationTableDDL(o) {
+	for _, s := range allStatements(p, o) {
 		fmt.Fprintf(&b, "\n-- %s\n%s;\n", s.what, s.sql)
 	}
 	return b.String()
+}
+
+// allStatements is every migration in order, then the migrations table.
+func allStatements(p Profile, o Options) []statement {
+	var out []statement
+	for _, m := range migrations {
+		out = append(out, m.statements(p, o)...)
+	}
+	return append(out, migrationTableDDL(o)...)
 }

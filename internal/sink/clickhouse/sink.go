@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
 
@@ -58,6 +59,10 @@ type Sink struct {
 	stop         chan struct{}
 	wg           sync.WaitGroup
 	closed       bool
+
+	catalogMu      sync.Mutex
+	catalogPending *enrich.Index
+	catalogKick    chan struct{}
 }
 
 // batch is a sealed or open unit of insertion: rows for dcf_events and
@@ -103,7 +108,7 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog
 		return nil, err
 	}
 	s := &Sink{cfg: cfg, conn: conn, log: log.With().Str("sink", "clickhouse").Logger(),
-		m: newMetrics(reg), pending: make(chan *batch, cfg.MaxPendingBatches), stop: make(chan struct{}),
+		m: newMetrics(reg), pending: make(chan *batch, cfg.MaxPendingBatches), stop: make(chan struct{}), catalogKick: make(chan struct{}, 1),
 		lastRecorded: make(chan struct{})}
 	close(s.lastRecorded)
 	if err := s.start(ctx); err != nil {
@@ -179,8 +184,9 @@ func (s *Sink) start(ctx context.Context) error {
 		s.wg.Add(1)
 		go s.inserter()
 	}
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go s.ticker()
+	go s.catalogWriter()
 	if s.profile == Compat && s.cfg.RetentionDays > 0 {
 		s.wg.Add(1)
 		go s.retention()
