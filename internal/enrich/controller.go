@@ -358,31 +358,28 @@ func Merge(file *Catalog, ctl *Snapshot) *Catalog {
 	out.Rules = append(out.Rules, extra...)
 	sort.SliceStable(out.Rules, func(i, j int) bool { return out.Rules[i].Priority < out.Rules[j].Priority })
 
-	sgs := map[string]int{}
-	for i, g := range out.SmartGroups {
-		sgs[g.Name] = i
-	}
-	for _, g := range ctl.SmartGroups {
-		if i, ok := sgs[g.Name]; ok {
-			if out.SmartGroups[i].UUID == "" {
-				out.SmartGroups[i].UUID = g.UUID
-			}
-		} else if !isSystemGroup(g.Name) {
-			out.SmartGroups = append(out.SmartGroups, g)
-		}
-	}
-	wgs := map[string]int{}
-	for i, g := range out.WebGroups {
-		wgs[g.Name] = i
-	}
-	for _, g := range ctl.WebGroups {
-		if i, ok := wgs[g.Name]; ok {
-			if out.WebGroups[i].UUID == "" {
-				out.WebGroups[i].UUID = g.UUID
-			}
-		} else if !isSystemGroup(g.Name) {
-			out.WebGroups = append(out.WebGroups, g)
-		}
-	}
+	out.SmartGroups = mergeGroups(out.SmartGroups, ctl.SmartGroups, func(g *SmartGroup) (string, *string) { return g.Name, &g.UUID })
+	out.WebGroups = mergeGroups(out.WebGroups, ctl.WebGroups, func(g *WebGroup) (string, *string) { return g.Name, &g.UUID })
 	return &out
+}
+
+// mergeGroups gives own groups the controller's UUID when they have none,
+// and adds the groups only the controller has.
+func mergeGroups[G any](own, theirs []G, key func(*G) (name string, uuid *string)) []G {
+	byName := map[string]int{}
+	for i := range own {
+		name, _ := key(&own[i])
+		byName[name] = i
+	}
+	for i := range theirs {
+		name, uuid := key(&theirs[i])
+		if j, ok := byName[name]; ok {
+			if _, u := key(&own[j]); *u == "" {
+				*u = *uuid
+			}
+		} else if !isSystemGroup(name) {
+			own = append(own, theirs[i])
+		}
+	}
+	return own
 }
