@@ -1,7 +1,7 @@
 # openclaw-vca — build, run and check the collector.
 #
 #   make run     build and start vca-collector with examples/collector.yaml
-#   make test    everything the project checks (vet, race tests, fuzzing)
+#   make test    everything the project checks (vet, race tests, Terraform preflight, fuzzing)
 #   make bench   Go benchmarks into bench/results/ (benchstat-readable)
 #   make demo    ClickHouse + collector + replayed gateway traffic, counts printed
 
@@ -18,7 +18,7 @@ BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt
 
 export GO
 
-.PHONY: all build run test vet unit fuzz bench demo clean
+.PHONY: all build run test vet unit terraform fuzz bench demo clean
 
 all: build
 
@@ -29,7 +29,7 @@ run: build
 	mkdir -p data
 	./$(BIN) run --config $(CONFIG)
 
-test: vet unit fuzz
+test: vet unit terraform fuzz
 
 vet:
 	$(GO) mod verify
@@ -42,7 +42,15 @@ vet:
 # against libchdb (ClickHouse 26.7, fetched once into ~/.cache) for what the
 # old server cannot run.
 unit:
+	scripts/install-test-tools.sh
 	CHDB_LIB_PATH=$$(scripts/fetch-chdb.sh) CHDB_REQUIRED=1 scripts/with-clickhouse.sh $(GO) test -race -count=1 ./...
+
+# The containment stack's offline checks (OpenTofu and the providers are
+# built from the Go module proxy into ~/.cache on first use).
+terraform:
+	scripts/install-test-tools.sh
+	shellcheck $$(git ls-files '*.sh') $$(find terraform -name '*.sh')
+	$(MAKE) -C terraform preflight
 
 fuzz:
 	scripts/fuzz.sh $(FUZZTIME)

@@ -13,7 +13,7 @@ echo "== starting ClickHouse on 127.0.0.1:$port (data in $dir/clickhouse)"
 scripts/start-clickhouse.sh "$dir/clickhouse" "$port" >/dev/null
 collector_pid=
 cleanup() {
-	[ -n "$collector_pid" ] && kill "$collector_pid" 2>/dev/null || true
+	if [ -n "$collector_pid" ]; then kill "$collector_pid" 2>/dev/null || true; fi
 	scripts/stop-clickhouse.sh "$dir/clickhouse"
 }
 trap cleanup EXIT
@@ -38,7 +38,7 @@ done
 echo "== replaying the built-in corpus 100 times"
 bin/vca-replay -addr 127.0.0.1:15514 -repeat 100
 sleep 0.5
-kill -TERM "$collector_pid" && wait "$collector_pid" || true
+if kill -TERM "$collector_pid"; then wait "$collector_pid" || true; fi
 collector_pid=
 q() { clickhouse-client --port "$port" --format PrettyCompactNoEscapes -q "$1"; }
 echo "== decisions per rule (dcf_events FINAL)"
