@@ -72,28 +72,6 @@ resource "aws_cloudwatch_log_group" "agent" {
   tags              = var.tags
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "agent" {
-  name               = "${var.name}-agent-host"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-# SSM sessions instead of SSH, and writing to its own log group: nothing else.
-resource "aws_iam_role_policy_attachment" "ssm_core" {
-  role       = aws_iam_role.agent.name
-  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-}
-
 data "aws_iam_policy_document" "logs" {
   statement {
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
@@ -101,15 +79,12 @@ data "aws_iam_policy_document" "logs" {
   }
 }
 
-resource "aws_iam_role_policy" "logs" {
-  name   = "write-own-log-group"
-  role   = aws_iam_role.agent.id
-  policy = data.aws_iam_policy_document.logs.json
-}
-
-resource "aws_iam_instance_profile" "agent" {
-  name = "${var.name}-agent-host"
-  role = aws_iam_role.agent.name
+# SSM sessions instead of SSH, and writing to its own log group: nothing else.
+module "profile" {
+  source          = "../instance-profile"
+  name            = "${var.name}-agent-host"
+  inline_policies = { write-own-log-group = data.aws_iam_policy_document.logs.json }
+  tags            = var.tags
 }
 
 # No inbound at all: administration goes through SSM.
@@ -131,7 +106,7 @@ resource "aws_instance" "agent" {
   instance_type               = var.instance_type
   subnet_id                   = var.subnet_id
   vpc_security_group_ids      = [aws_security_group.agent.id]
-  iam_instance_profile        = aws_iam_instance_profile.agent.name
+  iam_instance_profile        = module.profile.instance_profile_name
   associate_public_ip_address = false
 
   metadata_options {
@@ -164,5 +139,9 @@ output "private_ip" {
 }
 
 output "role_arn" {
-  value = aws_iam_role.agent.arn
+  value = module.profile.role_arn
+}
+
+output "managed_policy_arns" {
+  value = module.profile.managed_policy_arns
 }

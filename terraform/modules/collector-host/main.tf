@@ -73,30 +73,10 @@ data "aws_ssm_parameter" "al2023" {
   name  = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 }
 
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["ec2.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "collector" {
-  name               = "${var.name}-collector"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
-}
-
-resource "aws_iam_role_policy_attachment" "ssm_core" {
-  role       = aws_iam_role.collector.name
-  policy_arn = "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
-}
-
-resource "aws_iam_instance_profile" "collector" {
-  name = "${var.name}-collector"
-  role = aws_iam_role.collector.name
+module "profile" {
+  source = "../instance-profile"
+  name   = "${var.name}-collector"
+  tags   = var.tags
 }
 
 resource "aws_security_group" "collector" {
@@ -127,7 +107,7 @@ resource "aws_instance" "collector" {
   instance_type               = var.instance_type
   subnet_id                   = var.subnet_id
   vpc_security_group_ids      = [aws_security_group.collector.id]
-  iam_instance_profile        = aws_iam_instance_profile.collector.name
+  iam_instance_profile        = module.profile.instance_profile_name
   associate_public_ip_address = false
 
   metadata_options {

@@ -60,7 +60,7 @@ run "hardened_agent_host" {
     error_message = "user data installs verify-egress.sh and its settings"
   }
   assert {
-    condition     = aws_iam_role_policy_attachment.ssm_core.policy_arn == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
+    condition     = join(",", output.managed_policy_arns) == "arn:aws:iam::aws:policy/AmazonSSMManagedInstanceCore"
     error_message = "SSM core is the only managed policy"
   }
 }
