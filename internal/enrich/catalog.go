@@ -131,7 +131,7 @@ func Load(data []byte) (*Index, error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}
-	return compile(&c, data)
+	return compile(&c, data), nil
 }
 
 // schemaError reduces a validation error to its first leaf: the location

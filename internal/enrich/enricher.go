@@ -136,7 +136,7 @@ func (e *Enricher) rebuildLocked() *Index {
 	if e.ctl != nil {
 		merged := Merge(e.file.Catalog, e.ctl)
 		raw, _ := json.Marshal(merged)
-		ix, _ = compile(merged, raw) // compile fails only on what Load already checked
+		ix = compile(merged, raw)
 	}
 	e.set(ix)
 	return ix

@@ -14,7 +14,6 @@ type Index struct {
 	SHA256  [32]byte // of the catalog file as loaded
 
 	rules   map[parse.UUID]*ruleInfo
-	byName  map[string]*ruleInfo
 	addrs   addrIndex
 	domains domainIndex
 	// approved[name] marks WebGroups some PERMIT rule uses, in rule order.
@@ -37,16 +36,13 @@ type ruleInfo struct {
 // Empty is the index used before any catalog is loaded: only the
 // controller's system objects are known.
 func Empty() *Index {
-	ix, err := compile(&Catalog{Version: "builtin", Mode: "monitor"}, nil)
-	if err != nil {
-		panic(err)
-	}
-	return ix
+	return compile(&Catalog{Version: "builtin", Mode: "monitor"}, nil)
 }
 
-func compile(c *Catalog, raw []byte) (*Index, error) {
+// compile builds the index of a catalog that passed Load's checks.
+func compile(c *Catalog, raw []byte) *Index {
 	ix := &Index{Catalog: c, SHA256: sha256.Sum256(raw),
-		rules: map[parse.UUID]*ruleInfo{}, byName: map[string]*ruleInfo{},
+		rules:    map[parse.UUID]*ruleInfo{},
 		approved: map[string]int{}, groupScenario: map[string]string{}, eastWest: map[string]bool{},
 		domains: newDomainIndex()}
 	for i := range c.Rules {
@@ -62,7 +58,6 @@ func compile(c *Catalog, raw []byte) (*Index, error) {
 		if r.UUID != "" {
 			ix.rules[mustUUID(strings.ToLower(r.UUID))] = ri
 		}
-		ix.byName[r.Name] = ri
 		if r.Action == "PERMIT" {
 			for _, w := range r.WebGroups {
 				if _, seen := ix.approved[w]; !seen {
@@ -116,7 +111,7 @@ func compile(c *Catalog, raw []byte) (*Index, error) {
 		}
 	}
 	ix.domains.finish(wgNames)
-	return ix, nil
+	return ix
 }
 
 // Version is the catalog version.

@@ -645,12 +645,8 @@ func (s *Spool) Next(ctx context.Context, b *Batch) error {
 				continue
 			}
 			s.mu.Unlock()
-			select {
-			case <-s.dataCh:
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-s.stopCh:
-				return io.EOF
+			if err := s.waitData(ctx); err != nil {
+				return err
 			}
 			continue
 		}
@@ -664,13 +660,21 @@ func (s *Spool) Next(ctx context.Context, b *Batch) error {
 		if closed {
 			return io.EOF
 		}
-		select {
-		case <-s.dataCh:
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.stopCh:
-			return io.EOF
+		if err := s.waitData(ctx); err != nil {
+			return err
 		}
+	}
+}
+
+// waitData waits for the next group commit (new durable records).
+func (s *Spool) waitData(ctx context.Context) error {
+	select {
+	case <-s.dataCh:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-s.stopCh:
+		return io.EOF
 	}
 }
 
