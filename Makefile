@@ -3,7 +3,9 @@
 #   make run     build and start vca-collector with examples/collector.yaml
 #   make test    everything the project checks (vet, race tests, Terraform preflight, fuzzing)
 #   make bench   Go benchmarks into bench/results/ (benchstat-readable)
-#   make demo    ClickHouse + collector + replayed gateway traffic, counts printed
+#   make demo    ClickHouse + collector + replayed gateway traffic, counts printed;
+#                ClickHouse keeps the data for the dashboards
+#   make dashboards  render dashboards/json from the Go definitions
 
 SHELL    := /bin/bash
 GO       ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
@@ -18,7 +20,7 @@ BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt
 
 export GO
 
-.PHONY: all build run test vet unit terraform fuzz bench demo clean
+.PHONY: all build run test vet unit terraform fuzz bench demo dashboards clean
 
 all: build
 
@@ -64,6 +66,9 @@ bench:
 # per-rule counts printed.
 demo:
 	scripts/demo.sh
+
+dashboards:
+	UPDATE_GOLDEN=1 $(GO) test -count=1 -run TestCommittedJSONIsCurrent ./dashboards
 
 clean:
 	rm -rf bin

@@ -1,8 +1,11 @@
-// Command vca-replay sends the built-in corpus of gateway syslog (every
-// sample of the gateway log formats and the project's own lines, malformed
-// ones included) to a collector over TCP as RFC 6587 octet-counted frames.
+// Command vca-replay sends gateway syslog to a collector over TCP as RFC
+// 6587 octet-counted frames: the built-in corpus (every sample of the
+// gateway log formats and the project's own lines, malformed ones
+// included) and, with -sim, the simulated fleet's traffic for the period
+// that ends now, every scenario in enforce and monitor mode.
 //
-//	vca-replay [-addr 127.0.0.1:5514] [-repeat 1]
+//	vca-replay [-addr 127.0.0.1:5514] [-repeat 1] [-sim 24h [-sim-rate 40]]
+//	vca-replay -write-catalog FILE    the simulated fleet's policy catalog
 package main
 
 import (
@@ -11,21 +14,36 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"time"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
 	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
 )
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:5514", "collector TCP listener (loopback)")
 	repeat := flag.Int("repeat", 1, "times to send the corpus")
+	sim := flag.Duration("sim", 0, "also send the simulated fleet's traffic for this period, ending now")
+	simRate := flag.Int("sim-rate", 40, "simulated decisions per gateway per minute")
+	catalog := flag.String("write-catalog", "", "write the simulated fleet's policy catalog to this file and exit")
 	flag.Parse()
-	if err := replay(*addr, *repeat); err != nil {
-		fmt.Fprintln(os.Stderr, "vca-replay:", err)
-		os.Exit(1)
+	if *catalog != "" {
+		if err := os.WriteFile(*catalog, gatewaysim.CatalogJSON(), 0o644); err != nil {
+			fail(err)
+		}
+		return
+	}
+	if err := replay(*addr, *repeat, *sim, *simRate); err != nil {
+		fail(err)
 	}
 }
 
-func replay(addr string, repeat int) error {
+func fail(err error) {
+	fmt.Fprintln(os.Stderr, "vca-replay:", err)
+	os.Exit(1)
+}
+
+func replay(addr string, repeat int, sim time.Duration, simRate int) error {
 	host, _, err := net.SplitHostPort(addr)
 	if err != nil {
 		return err
@@ -38,16 +56,32 @@ func replay(addr string, repeat int) error {
 		return err
 	}
 	w := bufio.NewWriterSize(conn, 256<<10)
+	send := func(msg []byte) {
+		fmt.Fprintf(w, "%d ", len(msg))
+		w.Write(msg)
+	}
 	lines := testcorpus.All()
 	for range repeat {
 		for _, l := range lines {
-			fmt.Fprintf(w, "%d ", len(l.Message))
-			w.Write(l.Message)
+			send(l.Message)
+		}
+	}
+	var simulated int
+	if sim > 0 {
+		end := time.Now().UTC().Truncate(time.Minute)
+		err := gatewaysim.Generate(gatewaysim.Options{Start: end.Add(-sim), Duration: sim, PerMinute: simRate, Seed: uint64(end.Unix())},
+			func(l gatewaysim.Line) error {
+				send(l.Text)
+				simulated++
+				return nil
+			})
+		if err != nil {
+			return err
 		}
 	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
-	fmt.Printf("sent %d messages to %s\n", repeat*len(lines), addr)
+	fmt.Printf("sent %d corpus and %d simulated messages to %s\n", repeat*len(lines), simulated, addr)
 	return conn.Close()
 }

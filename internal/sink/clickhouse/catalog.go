@@ -78,18 +78,29 @@ func (s *Sink) insertCatalog(ix *enrich.Index) error {
 		return err
 	}
 	defer pb.Abort()
-	c := ix.Catalog
-	now := time.Now().UTC()
 	row := make([]any, len(cols))
-	add := func(vals map[string]any) error {
+	for _, vals := range policyRows(ix, time.Now().UTC()) {
+		for i, col := range cols {
+			row[i] = vals[col]
+		}
+		if err := pb.Append(row...); err != nil {
+			return &encodeError{column: "policy_rules", err: err}
+		}
+	}
+	return pb.Send()
+}
+
+// policyRows are the policy_rules rows of a catalog loaded at now: its
+// rules in order, then the POST_RULES default action.
+func policyRows(ix *enrich.Index, now time.Time) []map[string]any {
+	c := ix.Catalog
+	var rows []map[string]any
+	add := func(vals map[string]any) {
 		for k, v := range map[string]any{"catalog_version": c.Version, "loaded_at": now, "loaded_ms": uint16(now.Nanosecond() / 1e6),
 			"catalog_sha256": ix.SHA256[:], "mode": c.Mode, "agent_class": c.AgentClass} {
 			vals[k] = v
 		}
-		for i, col := range cols {
-			row[i] = vals[col]
-		}
-		return pb.Append(row...)
+		rows = append(rows, vals)
 	}
 	enforced := func(r enrich.Rule) uint8 {
 		if (r.Enforced == nil && c.Mode == "enforce") || (r.Enforced != nil && *r.Enforced) {
@@ -98,13 +109,10 @@ func (s *Sink) insertCatalog(ix *enrich.Index) error {
 		return 0
 	}
 	for _, r := range c.Rules {
-		err := add(map[string]any{"rule_uuid": strings.ToLower(r.UUID), "rule_name": r.Name, "priority": r.Priority,
+		add(map[string]any{"rule_uuid": strings.ToLower(r.UUID), "rule_name": r.Name, "priority": r.Priority,
 			"action": r.Action, "protocol": r.Protocol, "ports": nonNil(r.Ports), "src_groups": nonNil(r.SrcSmartGroups),
 			"dst_groups": nonNil(r.DstSmartGroups), "web_groups": nonNil(r.WebGroups), "logging": b2u(r.Logging),
 			"enforced": enforced(r), "scenario": r.Scenario, "tags": append(append([]string{}, r.OWASPLLM...), r.MITREATLAS...)})
-		if err != nil {
-			return &encodeError{column: "policy_rules", err: err}
-		}
 	}
 	def := enrich.Rule{Action: "", Logging: false}
 	if c.DefaultAction != nil {
@@ -112,13 +120,10 @@ func (s *Sink) insertCatalog(ix *enrich.Index) error {
 	} else if c.Mode == "enforce" {
 		def.Action, def.Logging = "DENY", true
 	}
-	err = add(map[string]any{"rule_uuid": enrich.DefaultRuleUUID, "rule_name": enrich.DefaultRuleName, "priority": ^uint32(0),
+	add(map[string]any{"rule_uuid": enrich.DefaultRuleUUID, "rule_name": enrich.DefaultRuleName, "priority": ^uint32(0),
 		"action": def.Action, "protocol": "ANY", "ports": []string{}, "src_groups": []string{"Anywhere"}, "dst_groups": []string{"Anywhere"},
 		"web_groups": []string{}, "logging": b2u(def.Logging), "enforced": enforced(def), "scenario": "default_deny", "tags": []string{}})
-	if err != nil {
-		return &encodeError{column: "policy_rules", err: err}
-	}
-	return pb.Send()
+	return rows
 }
 
 func nonNil(s []string) []string {

@@ -52,45 +52,24 @@ func TestModernProfileOnChdb(t *testing.T) {
 		exec(s.sql)
 	}
 
-	// Rows of the corpus, with event and batch ids that are 16 printable
-	// bytes so JSON can carry them into FixedString(16).
-	events := corpusEvents(t, 0)
-	tbl := newTable("dcf_events", eventFields, eventColumns, Modern, 0)
-	var a arena
-	var want int
-	for i := range events {
-		e := &events[i]
-		if e.Status == parse.StatusFailed {
+	// Rows of the corpus, with event ids that are 16 printable bytes so
+	// JSON can carry them into FixedString(16).
+	all := corpusEvents(t, 0)
+	var events []parse.Event
+	for i := range all {
+		if all[i].Status == parse.StatusFailed {
 			continue
 		}
-		copy(e.EventID[:], fmt.Sprintf("ev%014d", i))
-		tbl.add(e, &a)
-		want++
+		copy(all[i].EventID[:], fmt.Sprintf("ev%014d", i))
+		events = append(events, all[i])
 	}
-	batchID := []byte("batch00000000001")
-	for i := range tbl.column("batch_id").b16 {
-		tbl.column("batch_id").b16[i] = batchID
+	want := len(events)
+	inserts, err := JSONEachRowInserts(o, Modern, events, "batch00000000001",
+		"insert_deduplication_token = 'b1-dcf_events'", "deduplicate_blocks_in_dependent_materialized_views = 1")
+	if err != nil || len(inserts) != 1 {
+		t.Fatalf("%d inserts, %v", len(inserts), err)
 	}
-	var body strings.Builder
-	for i := 0; i < tbl.rows; i++ {
-		row := map[string]any{}
-		for _, c := range tbl.cols {
-			v := c.jsonValue(i)
-			switch c.name {
-			case "event_id", "batch_id":
-				v = string(c.b16[i])
-			}
-			if s, ok := v.([]string); ok && s == nil {
-				v = []string{}
-			}
-			row[c.name] = v
-		}
-		b, _ := json.Marshal(row)
-		body.Write(b)
-		body.WriteByte('\n')
-	}
-	insert := fmt.Sprintf("INSERT INTO %s.dcf_events (%s) SETTINGS insert_deduplication_token = 'b1-dcf_events', deduplicate_blocks_in_dependent_materialized_views = 1, date_time_input_format = 'best_effort' FORMAT JSONEachRow\n%s",
-		name, joinIdents(tbl.columnNames()), body.String())
+	insert := inserts[0]
 	count := func(q string) int {
 		t.Helper()
 		var r map[string]int

@@ -397,6 +397,16 @@ func SchemaSQL(p Profile, o Options) string {
 	return b.String()
 }
 
+// Statements is the whole DDL for a profile, one statement each, for
+// servers the collector does not migrate itself (libchdb in tests).
+func Statements(p Profile, o Options) []string {
+	var out []string
+	for _, s := range allStatements(p, o) {
+		out = append(out, s.sql)
+	}
+	return out
+}
+
 // allStatements is every migration in order, then the migrations table.
 func allStatements(p Profile, o Options) []statement {
 	var out []statement
