@@ -3,6 +3,7 @@
 #   make run     build and start vca-collector with examples/collector.yaml
 #   make test    everything the project checks (vet, race tests, Terraform preflight, fuzzing)
 #   make bench   Go benchmarks into bench/results/ (benchstat-readable)
+#   make bench-e2e  the collector and rsyslog end to end, side by side (bench/results/e2e-*)
 #   make demo    ClickHouse + collector + replayed gateway traffic, counts printed;
 #                ClickHouse keeps the data for the dashboards
 #   make dashboards  render dashboards/json from the Go definitions
@@ -20,7 +21,7 @@ BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt
 
 export GO
 
-.PHONY: all build run test vet unit terraform fuzz bench demo dashboards clean
+.PHONY: all build run test vet unit terraform fuzz bench bench-e2e demo dashboards clean
 
 all: build
 
@@ -61,6 +62,9 @@ bench:
 	mkdir -p bench/results
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee $(BENCHOUT)
 	@echo "results: $(BENCHOUT)"
+
+bench-e2e:
+	bench/e2e.sh
 
 # A local ClickHouse, a collector writing to it, the built-in corpus replayed,
 # per-rule counts printed.

@@ -24,9 +24,9 @@ const stamp = "2006-01-02 15:04:05"
 
 func stored(ds *dataset) []*parse.Event {
 	var out []*parse.Event
-	for i := range ds.events {
-		if ds.events[i].Status != parse.StatusFailed {
-			out = append(out, &ds.events[i])
+	for i := range ds.Events {
+		if ds.Events[i].Status != parse.StatusFailed {
+			out = append(out, &ds.Events[i])
 		}
 	}
 	return out
@@ -115,7 +115,7 @@ func threatVector(scenario string) oracle {
 	return func(ds *dataset, cols []string, rows [][]string, r request, _ int) error {
 		n, last := 0, time.Time{}
 		for _, e := range stored(ds) {
-			if inRange(e, r) && denied(e) && scenarioOf(ds.ix, e) == scenario {
+			if inRange(e, r) && denied(e) && scenarioOf(ds.Index, e) == scenario {
 				n++
 				if e.EventTime.After(last) {
 					last = e.EventTime
@@ -185,7 +185,7 @@ var oracles = map[string]oracle{
 			}
 		}
 		var want []string
-		for _, rule := range ds.ix.Catalog.Rules {
+		for _, rule := range ds.Index.Catalog.Rules {
 			if !fired[strings.ToLower(rule.UUID)] {
 				want = append(want, rule.Name)
 			}
@@ -294,8 +294,8 @@ var oracles = map[string]oracle{
 
 	"Parse errors by kind": func(ds *dataset, cols []string, rows [][]string, r request, _ int) error {
 		want := map[string]int{}
-		for i := range ds.events {
-			if e := &ds.events[i]; e.Status != parse.StatusOK {
+		for i := range ds.Events {
+			if e := &ds.Events[i]; e.Status != parse.StatusOK {
 				want[e.Status.String()]++
 			}
 		}
@@ -312,8 +312,8 @@ var oracles = map[string]oracle{
 
 	"Hash chains": func(ds *dataset, cols []string, rows [][]string, r request, batches int) error {
 		var parsed, failed int
-		for i := range ds.events {
-			if ds.events[i].Status == parse.StatusFailed {
+		for i := range ds.Events {
+			if ds.Events[i].Status == parse.StatusFailed {
 				failed++
 			} else {
 				parsed++
@@ -336,8 +336,8 @@ var oracles = map[string]oracle{
 			f, _ := strconv.ParseFloat(row[2], 64)
 			sum += f * r.interval.Seconds()
 		}
-		if math.Abs(sum-float64(len(ds.events))) > 0.5 {
-			return fmt.Errorf("rows/s × interval sums to %.1f, want %d", sum, len(ds.events))
+		if math.Abs(sum-float64(len(ds.Events))) > 0.5 {
+			return fmt.Errorf("rows/s × interval sums to %.1f, want %d", sum, len(ds.Events))
 		}
 		return nil
 	},

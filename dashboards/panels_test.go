@@ -159,7 +159,7 @@ func TestPanelSQL(t *testing.T) {
 	all := loadCommitted(t)
 	t.Run("clickhouse-26.7", func(t *testing.T) {
 		eng, db := seedChdb(t, ds)
-		checkDashboards(t, all, eng, db, ds, true, (len(ds.events)+batchRows-1)/batchRows)
+		checkDashboards(t, all, eng, db, ds, true, (len(ds.Events)+batchRows-1)/batchRows)
 	})
 	t.Run("clickhouse-18.16", func(t *testing.T) {
 		eng, db, batches := seedNative(t, ds)

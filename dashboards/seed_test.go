@@ -2,24 +2,19 @@ package dashboards
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"net/netip"
 	"os"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-	"github.com/rs/zerolog"
-
 	"github.com/openclaw-vca/openclaw-vca/internal/chdb"
-	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testch/seed"
 )
 
 // The dataset every panel is checked against: six hours of the simulated
@@ -32,11 +27,7 @@ var (
 
 const batchRows = 2000
 
-type dataset struct {
-	ix        *enrich.Index
-	events    []parse.Event
-	decisions []*gatewaysim.Decision // decisions[i] is events[i]'s, nil for a malformed line
-}
+type dataset = gatewaysim.Dataset
 
 var (
 	simOnce sync.Once
@@ -47,27 +38,7 @@ var (
 func simulated(t *testing.T) *dataset {
 	t.Helper()
 	simOnce.Do(func() {
-		ds := &dataset{}
-		if ds.ix, simErr = enrich.Load(gatewaysim.CatalogJSON()); simErr != nil {
-			return
-		}
-		p := parse.NewParser(parse.Options{})
-		var out enrich.Outcome
-		simErr = gatewaysim.Generate(gatewaysim.Options{Start: simStart, Duration: simEnd.Sub(simStart), Seed: 20261120, MalformedEvery: 300},
-			func(l gatewaysim.Line) error {
-				i := len(ds.events)
-				var ev parse.Event
-				ev.ReceivedAt = l.Time.Add(time.Duration(200+i%700) * time.Millisecond)
-				ev.Listener, ev.Transport = "tcp", "tcp"
-				ev.Peer = netip.MustParseAddrPort("10.20.0.10:41000")
-				copy(ev.EventID[:], fmt.Sprintf("sim%013d", i))
-				p.Parse(l.Text, &ev)
-				ds.ix.Enrich(&ev, &out)
-				ds.events = append(ds.events, *ev.Clone())
-				ds.decisions = append(ds.decisions, l.Decision)
-				return nil
-			})
-		simData = ds
+		simData, simErr = gatewaysim.Simulate(gatewaysim.Options{Start: simStart, Duration: simEnd.Sub(simStart), Seed: 20261120, MalformedEvery: 300})
 	})
 	if simErr != nil {
 		t.Fatal(simErr)
@@ -132,8 +103,8 @@ func seedChdb(t *testing.T, ds *dataset) (engine, string) {
 		exec(s)
 	}
 	var batches []map[string]any
-	for i := 0; i < len(ds.events); i += batchRows {
-		chunk := ds.events[i:min(i+batchRows, len(ds.events))]
+	for i := 0; i < len(ds.Events); i += batchRows {
+		chunk := ds.Events[i:min(i+batchRows, len(ds.Events))]
 		id := fmt.Sprintf("simbatch%08d", len(batches)+1)
 		inserts, err := clickhouse.JSONEachRowInserts(o, clickhouse.Modern, chunk, id)
 		if err != nil {
@@ -160,7 +131,7 @@ func seedChdb(t *testing.T, ds *dataset) (engine, string) {
 		body = append(append(body, line...), '\n')
 	}
 	exec(fmt.Sprintf("INSERT INTO %s.ingest_batches (chain_id, seq, batch_id, inserted_at, first_event_id, last_event_id, rows, unparsed_rows) FORMAT JSONEachRow\n%s", name, body))
-	policy, err := clickhouse.PolicyRulesInsert(o, clickhouse.Modern, ds.ix, simStart)
+	policy, err := clickhouse.PolicyRulesInsert(o, clickhouse.Modern, ds.Index, simStart)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,42 +139,14 @@ func seedChdb(t *testing.T, ds *dataset) (engine, string) {
 	return chdbEngine{db}, name
 }
 
+// seedNative writes the dataset into Debian's 18.16 server with the
+// collector's own sink (compat schema).
 func seedNative(t *testing.T, ds *dataset) (engine, string, int) {
 	t.Helper()
 	addr := testch.Addr(t)
 	conn := testch.Conn(t, addr)
 	db := testch.Database(t, conn)
-	cfg := clickhouse.Config{Addresses: []string{addr}, Database: db, ChainID: "dashboards", BatchSize: batchRows}
-	cfg.SetDefaults()
-	cfg.DeadLetterDir = t.TempDir()
-	ctx := context.Background()
-	s, err := clickhouse.New(ctx, cfg, prometheus.NewRegistry(), zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.RecordCatalog(ds.ix)
-	done := make(chan struct{}, len(ds.events)/batchRows+1)
-	var writes int
-	for i := 0; i < len(ds.events); i += batchRows {
-		if err := s.Write(ctx, ds.events[i:min(i+batchRows, len(ds.events))], func() { done <- struct{}{} }); err != nil {
-			t.Fatal(err)
-		}
-		writes++
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if len(done) != writes {
-		t.Fatalf("%d of %d writes durable after Close", len(done), writes)
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for testch.Count(t, conn, "SELECT count() FROM "+db+".policy_rules") == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("policy_rules stayed empty")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	return nativeEngine{conn}, db, writes
+	return nativeEngine{conn}, db, seed.Write(t, addr, db, "dashboards", ds.Index, ds.Events, batchRows)
 }
 
 func requireChdb(t *testing.T) {

@@ -71,6 +71,9 @@ module "policy" {
   approved_saas_api_domains         = var.approved_saas_api_domains
   approved_mcp_gateway_domains      = var.approved_mcp_gateway_domains
   identity_and_telemetry_domains    = var.identity_and_telemetry_domains
+  openclaw_core_domains             = var.openclaw_core_domains
+  package_registry_domains          = var.package_registry_domains
+  public_reference_domains          = var.public_reference_domains
   enable_package_installs           = var.enable_package_installs
   enable_public_reference           = var.enable_public_reference
   manage_controller_policy          = var.manage_controller_policy

@@ -117,6 +117,23 @@ variable "identity_and_telemetry_domains" {
   default = []
 }
 
+# The lists below default to the dcf-policy module's own (null keeps
+# them); vca-collector promote writes them whole.
+variable "openclaw_core_domains" {
+  type    = list(string)
+  default = null
+}
+
+variable "package_registry_domains" {
+  type    = list(string)
+  default = null
+}
+
+variable "public_reference_domains" {
+  type    = list(string)
+  default = null
+}
+
 variable "enable_package_installs" {
   type    = bool
   default = null

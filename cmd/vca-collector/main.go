@@ -5,6 +5,9 @@
 //	vca-collector parse [FILE|-]        show what the collector makes of raw lines
 //	vca-collector schema print          print the ClickHouse DDL
 //	vca-collector spool inspect DIR     describe a spool directory
+//	vca-collector evidence ...          signed evidence bundles: export, verify, keygen
+//	vca-collector verify-scenarios      check verify-egress.sh results against ClickHouse
+//	vca-collector promote               what enforce mode would block, as allow-list changes
 //	vca-collector version               print the build
 package main
 
@@ -42,6 +45,17 @@ const usage = `usage:
   vca-collector catalog check FILE     validate a policy catalog and summarise it
   vca-collector catalog schema         print the catalog's JSON Schema
   vca-collector spool inspect DIR      check every record of a spool directory and print what it holds (JSON)
+  vca-collector evidence keygen [--out FILE]
+                                       create an Ed25519 signing key for evidence bundles
+  vca-collector evidence export (--config FILE | --clickhouse ADDR) --from T [--to T] | --last D --key FILE --out DIR|FILE.tar.gz
+                               [--agent SG] [--rule NAME] [--scenario S] [--gateway GW] [--scenarios FILE]
+                                       write a signed evidence bundle for a time range
+  vca-collector evidence verify BUNDLE [--pubkey FILE]
+                                       check a bundle's signature, file hashes and hash chain
+  vca-collector verify-scenarios (--config FILE | --clickhouse ADDR) [--window 2m] [--json FILE] [FILE|-]
+                                       check that each verify-egress.sh probe reached ClickHouse under the expected rule
+  vca-collector promote (--config FILE | --clickhouse ADDR) --last D | --from T [--catalog FILE --tfvars FILE] [--accept D,...]
+                                       monitor-mode destinations enforce mode would block, grouped by domain, as a tfvars patch
   vca-collector version                print the build
 `
 
@@ -62,6 +76,12 @@ func main() {
 		err = spoolCmd(os.Args[2:], os.Stdout)
 	case "catalog":
 		err = catalogCmd(os.Args[2:], os.Stdout)
+	case "evidence":
+		err = evidenceCmd(os.Args[2:], os.Stdout)
+	case "verify-scenarios":
+		err = verifyScenariosCmd(os.Args[2:], os.Stdin, os.Stdout)
+	case "promote":
+		err = promoteCmd(os.Args[2:], os.Stdout)
 	case "version", "--version", "-v":
 		fmt.Println(version.String())
 	case "help", "-h", "--help":

@@ -21,7 +21,7 @@ type Sink interface {
 	// written to the file, inserted into ClickHouse, or set aside in a
 	// dead-letter file. That may happen before Write returns or long after.
 	// When Write returns an error, durable is not called; a Permanent error
-	// means retrying the same events cannot succeed.
+	// means retrying the same events cannot succeed. durable may be nil.
 	Write(ctx context.Context, events []parse.Event, durable func()) error
 	// Close flushes and releases resources.
 	Close() error

@@ -4,7 +4,10 @@
 # test of the design. Each check is retried until it shows the expected
 # result or its attempts run out (policy and routes take a moment to
 # propagate), and prints one JSON line:
-#   {"check":…,"destination":…,"mode":…,"expected":…,"observed":…,"rule":…,"attempts":N,"pass":true|false}
+#   {"check":…,"destination":…,"mode":…,"expected":…,"observed":…,"rule":…,"attempts":N,"pass":true|false,"time":…,"source":…}
+# (time: UTC when the check finished; source: this host's first address).
+# `vca-collector verify-scenarios` reads these lines and finds each probe's
+# decision in ClickHouse.
 # The exit status is 1 when any check did not show what was expected.
 #
 # POLICY_MODE=monitor|enforce selects the expectations: in monitor mode the
@@ -37,6 +40,7 @@ if [[ -r $env_file ]]; then
 fi
 
 mode=${POLICY_MODE:-monitor}
+source=${SOURCE_IP:-$(hostname -I 2>/dev/null | awk '{print $1}')}
 case $mode in monitor | enforce) ;; *)
 	echo "POLICY_MODE must be monitor or enforce, not $mode" >&2
 	exit 2
@@ -103,8 +107,8 @@ check() {
 		pass=false
 		failures=$((failures + 1))
 	fi
-	printf '{"check":"%s","destination":"%s","mode":"%s","expected":"%s","observed":"%s","rule":"%s","attempts":%d,"pass":%s}\n' \
-		"$name" "$(json_escape "$dest")" "$mode" "$expected" "$observed" "$(json_escape "$rule")" "$n" "$pass"
+	printf '{"check":"%s","destination":"%s","mode":"%s","expected":"%s","observed":"%s","rule":"%s","attempts":%d,"pass":%s,"time":"%s","source":"%s"}\n' \
+		"$name" "$(json_escape "$dest")" "$mode" "$expected" "$observed" "$(json_escape "$rule")" "$n" "$pass" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$source"
 }
 
 # What a denied destination shows: monitor mode only logs it.

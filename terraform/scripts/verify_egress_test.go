@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // answerA answers any DNS query with one A record, 127.0.0.1.
@@ -106,6 +107,7 @@ type result struct {
 	Check, Destination, Mode, Expected, Observed, Rule string
 	Attempts                                           int
 	Pass                                               bool
+	Time, Source                                       string
 }
 
 func TestVerifyEgress(t *testing.T) {
@@ -139,7 +141,7 @@ func TestVerifyEgress(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := exec.Command("bash", "verify-egress.sh")
-			cmd.Env = append(os.Environ(), "POLICY_MODE="+tc.mode, "MODEL_URL="+open, "CORE_URL="+open,
+			cmd.Env = append(os.Environ(), "SOURCE_IP=10.20.1.15", "POLICY_MODE="+tc.mode, "MODEL_URL="+open, "CORE_URL="+open,
 				"ATTACKER_URL="+tc.attacker, "SHADOW_URL="+tc.shadow, "NEW_DESTINATION_URL="+open,
 				"VPC_RESOLVER="+resolver, "EXTERNAL_RESOLVERS="+tc.externalDNS, "ATTEMPTS=2", "DELAY=0.1",
 				"CONNECT_TIMEOUT=1", "CURL_ARGS=--cacert "+caFile, "VERIFY_EGRESS_ENV=/dev/null")
@@ -161,7 +163,9 @@ func TestVerifyEgress(t *testing.T) {
 					t.Fatalf("not a JSON line: %q", sc.Text())
 				}
 				checks++
-				if r.Mode != tc.mode || r.Destination == "" || r.Rule == "" || r.Attempts < 1 {
+				at, err := time.Parse(time.RFC3339, r.Time)
+				if r.Mode != tc.mode || r.Destination == "" || r.Rule == "" || r.Attempts < 1 || err != nil ||
+					time.Since(at) > time.Minute || r.Source != "10.20.1.15" {
 					t.Errorf("incomplete line %s", sc.Text())
 				}
 				if !r.Pass {

@@ -84,6 +84,39 @@ for class in locked-down-demo coding research support regulated-data; do
 	done
 done
 
+# A vca-collector promote patch (testdata/promote-<class>.tfvars, written by
+# the evidence tests from simulated monitor-mode traffic) must be accepted
+# by the module with the catalog it was made from, put every domain it
+# lists into a WebGroup, and plan with the stack.
+echo "promote patches"
+for patch in "$here"/testdata/promote-*.tfvars; do
+	[ -f "$patch" ] || continue
+	class=$(basename "$patch" .tfvars)
+	class=${class#promote-}
+	got=$scratch/promoted-$class.json
+	if ! (cd "$work" && echo 'jsonencode(local.catalog_static)' | "$tofu" console -var aws_region=us-east-1 \
+		-var vpc_dns_resolver_cidr=10.20.0.2/32 -var 'east_west_cidrs=["10.0.0.0/8","172.16.0.0/12","192.168.0.0/16"]' \
+		-var 'agent_member_ips=["10.20.1.15"]' -var agent_class="$class" -var policy_mode=monitor -var-file="$patch") |
+		"$tfjson" console >"$got"; then
+		echo "$(basename "$patch") is not accepted by the dcf-policy module"
+		status=1
+		continue
+	fi
+	for domain in $(grep -o '^  "[^"]*",$' "$patch" | tr -d '", '); do
+		if ! grep -q "\"$domain\"" "$got"; then
+			echo "$(basename "$patch"): $domain is in no WebGroup of the resulting catalog"
+			status=1
+		fi
+	done
+	if [ -n "$aws" ]; then
+		echo "plan with terraform.tfvars.example and $(basename "$patch")"
+		if ! out=$(cd "$stack" && "$tofu" test -no-color -test-directory=examples/tests -var-file="$stack/terraform.tfvars.example" -var-file="$patch" 2>&1); then
+			printf '%s\n%s does not plan\n' "$out" "$(basename "$patch")"
+			status=1
+		fi
+	fi
+done
+
 echo "stub provider schema against the pinned release"
 reference=${AVIATRIX_SCHEMA:-$here/../../shared/terraform/aviatrix-provider-8.2.20.schema.json}
 if [ -f "$reference" ]; then

@@ -93,7 +93,7 @@ type waiter struct {
 }
 
 func (w *waiter) release() {
-	if w.refs.Add(-1) == 0 {
+	if w.refs.Add(-1) == 0 && w.fn != nil {
 		w.fn()
 	}
 }

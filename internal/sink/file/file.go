@@ -102,7 +102,9 @@ func (s *Sink) Write(_ context.Context, events []parse.Event, durable func()) er
 	if err := s.write(events); err != nil {
 		return err
 	}
-	durable()
+	if durable != nil {
+		durable()
+	}
 	return nil
 }
 

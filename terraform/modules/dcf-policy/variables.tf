@@ -79,8 +79,9 @@ variable "approved_model_gateway_cidrs" {
 }
 
 variable "openclaw_core_domains" {
-  type    = list(string)
-  default = ["openclaw.ai", "www.openclaw.ai", "docs.openclaw.ai", "clawhub.ai", "www.nvidia.com"]
+  type     = list(string)
+  nullable = false
+  default  = ["openclaw.ai", "www.openclaw.ai", "docs.openclaw.ai", "clawhub.ai", "www.nvidia.com"]
 }
 
 variable "approved_model_gateway_domains" {
@@ -96,8 +97,9 @@ variable "unapproved_model_provider_domains" {
 }
 
 variable "package_registry_domains" {
-  type    = list(string)
-  default = ["registry.npmjs.org", "pypi.org", "files.pythonhosted.org", "github.com", "*.githubusercontent.com", "huggingface.co", "registry-1.docker.io"]
+  type     = list(string)
+  nullable = false
+  default  = ["registry.npmjs.org", "pypi.org", "files.pythonhosted.org", "github.com", "*.githubusercontent.com", "huggingface.co", "registry-1.docker.io"]
 }
 
 variable "os_update_domains" {
@@ -127,6 +129,7 @@ variable "identity_and_telemetry_domains" {
 variable "public_reference_domains" {
   description = "Search, weather and reference endpoints for demo or research agents (rule 95)."
   type        = list(string)
+  nullable    = false
   default     = ["api.duckduckgo.com", "en.wikipedia.org", "api.open-meteo.com"]
 }
 

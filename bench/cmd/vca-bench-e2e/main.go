@@ -1,0 +1,658 @@
+// Command vca-bench-e2e measures the collector end to end on this machine
+// and rsyslog beside it, in the same run: the load generator sends the
+// same stream to each, and the runner counts what landed (by sequence
+// number, so loss and duplicates are exact), the daemon's CPU seconds and
+// peak RSS, and for ClickHouse scenarios the ingest-to-queryable latency.
+// Results go to bench/results as JSON and a markdown table. bench/e2e.sh
+// (make bench-e2e) installs what it needs and runs it.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+
+	"github.com/openclaw-vca/openclaw-vca/bench/loadgen"
+	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
+)
+
+// Scenario is one measurement.
+type Scenario struct {
+	Name      string  `json:"name"`
+	Daemon    string  `json:"daemon"` // vca-collector or rsyslog
+	Path      string  `json:"path"`   // what the stream goes through
+	Network   string  `json:"network"`
+	Rate      int     `json:"offered_rate"` // 0 = as fast as possible
+	Seconds   float64 `json:"seconds,omitempty"`
+	Count     int     `json:"count,omitempty"`
+	Sink      string  `json:"-"` // clickhouse or file
+	Profile   bool    `json:"-"`
+	Collector string  `json:"-"` // extra collector YAML
+}
+
+// Result is what a scenario measured.
+type Result struct {
+	Scenario
+	Sent          uint64  `json:"sent"`
+	SendSeconds   float64 `json:"send_seconds"`
+	OfferedPerSec float64 `json:"offered_per_second"`
+	Accepted      uint64  `json:"accepted"`
+	AcceptedPerS  float64 `json:"accepted_per_second"`
+	Landed        uint64  `json:"landed"` // distinct sequence numbers stored
+	Stored        uint64  `json:"stored"` // rows or lines, duplicates included
+	Lost          uint64  `json:"lost"`
+	Duplicates    uint64  `json:"duplicates"`
+	DrainSeconds  float64 `json:"drain_seconds"` // from the end of sending to the last landing
+	LandedPerSec  float64 `json:"landed_per_second"`
+	CPUSeconds    float64 `json:"cpu_seconds"`
+	CPUPerMillion float64 `json:"cpu_seconds_per_million"`
+	EventsPerCPUs float64 `json:"events_per_cpu_second"`
+	PeakRSSMiB    float64 `json:"peak_rss_mib"`
+	KernelDrops   uint64  `json:"udp_kernel_drops,omitempty"`
+	LatencyP50    float64 `json:"latency_p50_seconds,omitempty"`
+	LatencyP99    float64 `json:"latency_p99_seconds,omitempty"`
+	Note          string  `json:"note,omitempty"`
+}
+
+type runner struct {
+	dir, bin, chAddr string
+	rsyslogd         string
+	pool             *loadgen.Pool
+	ch               driver.Conn
+	quick            bool
+	results          []Result
+	machine          string
+}
+
+func main() {
+	out := flag.String("out", "bench/results", "where the results go")
+	bin := flag.String("collector", "bin/vca-collector", "the collector binary")
+	chAddr := flag.String("clickhouse", "127.0.0.1:19300", "the ClickHouse server (native protocol)")
+	rsyslogd := flag.String("rsyslogd", "rsyslogd", "rsyslog daemon binary")
+	quick := flag.Bool("quick", false, "short runs (a smoke test of the harness)")
+	only := flag.String("only", "", "run only scenarios whose name contains this")
+	flag.Parse()
+	work, err := os.MkdirTemp("", "vca-bench-")
+	check(err)
+	defer os.RemoveAll(work)
+	pool, err := loadgen.NewPool(8192, loadgen.DefaultMix, 1)
+	check(err)
+	r := &runner{dir: work, bin: *bin, chAddr: *chAddr, rsyslogd: *rsyslogd, pool: pool, quick: *quick, machine: machine()}
+	r.ch, err = clickhouse.Open(&clickhouse.Options{Addr: []string{*chAddr}, DialTimeout: 5 * time.Second})
+	check(err)
+	check(os.WriteFile(filepath.Join(work, "catalog.json"), gatewaysim.CatalogJSON(), 0o644))
+
+	scale := func(d time.Duration) float64 {
+		if r.quick {
+			return min(d.Seconds(), 3)
+		}
+		return d.Seconds()
+	}
+	count := func(n int) int {
+		if r.quick {
+			return min(n, 100000)
+		}
+		return n
+	}
+	scenarios := []Scenario{
+		{Name: "tcp-clickhouse-150k", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → ClickHouse", Network: "tcp", Rate: 150000, Seconds: scale(60 * time.Second), Sink: "clickhouse", Profile: true},
+		{Name: "tcp-clickhouse-100k", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → ClickHouse", Network: "tcp", Rate: 100000, Seconds: scale(30 * time.Second), Sink: "clickhouse"},
+		{Name: "tcp-file-max", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → file", Network: "tcp", Count: count(2000000), Sink: "file"},
+		{Name: "tcp-file-max", Daemon: "rsyslog", Path: "TCP (imptcp) → queue → file, no parsing", Network: "tcp", Count: count(2000000), Sink: "file"},
+		{Name: "udp-200k", Daemon: "vca-collector", Path: "UDP → spool → parse → enrich → file (default UDP settings)", Network: "udp", Rate: 200000, Seconds: scale(30 * time.Second), Sink: "file"},
+		{Name: "udp-200k", Daemon: "rsyslog", Path: "UDP (imudp, 8 MiB buffer) → queue → file", Network: "udp", Rate: 200000, Seconds: scale(30 * time.Second), Sink: "file"},
+	}
+	for _, s := range scenarios {
+		if *only != "" && !strings.Contains(s.Name+" "+s.Daemon, *only) {
+			continue
+		}
+		fmt.Fprintf(os.Stderr, "== %s (%s)\n", s.Name, s.Daemon)
+		res, err := r.run(s)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "   failed: %v\n", err)
+			res = Result{Scenario: s, Note: "failed: " + err.Error()}
+		}
+		fmt.Fprintf(os.Stderr, "   sent %d at %.0f/s, landed %d, lost %d, dup %d, %.2f CPU-s per million, peak RSS %.0f MiB\n",
+			res.Sent, res.OfferedPerSec, res.Landed, res.Lost, res.Duplicates, res.CPUPerMillion, res.PeakRSSMiB)
+		r.results = append(r.results, res)
+	}
+	check(r.write(*out))
+}
+
+func check(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "vca-bench-e2e:", err)
+		os.Exit(1)
+	}
+}
+
+// freePort asks the kernel for a loopback port.
+func freePort() int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	check(err)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a daemon under measurement.
+type proc struct {
+	cmd  *exec.Cmd
+	hwm  int64 // kB, sampled
+	mu   sync.Mutex
+	done chan struct{}
+}
+
+func start(name string, args []string, logPath string) (*proc, error) {
+	cmd := exec.Command(name, args...)
+	logf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p := &proc{cmd: cmd, done: make(chan struct{})}
+	go func() { // VmHWM until exit: the last sample before it is the peak
+		for {
+			select {
+			case <-p.done:
+				return
+			case <-time.After(200 * time.Millisecond):
+				p.sample()
+			}
+		}
+	}()
+	return p, nil
+}
+
+func (p *proc) sample() {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			p.mu.Lock()
+			p.hwm = max(p.hwm, kb)
+			p.mu.Unlock()
+		}
+	}
+}
+
+// cpu is the daemon's user+system seconds so far.
+func (p *proc) cpu() float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ
+}
+
+func (p *proc) stop() {
+	p.sample()
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	exited := make(chan struct{})
+	go func() { p.cmd.Wait(); close(exited) }()
+	select {
+	case <-exited:
+	case <-time.After(60 * time.Second):
+		p.cmd.Process.Kill()
+		<-exited
+	}
+	close(p.done)
+}
+
+func (p *proc) peakMiB() float64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return float64(p.hwm) / 1024
+}
+
+func (r *runner) run(s Scenario) (Result, error) {
+	res := Result{Scenario: s}
+	dir := filepath.Join(r.dir, strings.ReplaceAll(s.Name+"-"+s.Daemon, " ", "_"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return res, err
+	}
+	port := freePort()
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	var p *proc
+	var err error
+	var db, admin, outFile string
+	switch s.Daemon {
+	case "vca-collector":
+		admin = fmt.Sprintf("127.0.0.1:%d", freePort())
+		outFile = filepath.Join(dir, "events.jsonl")
+		db = "bench_" + strings.ReplaceAll(strings.ReplaceAll(s.Name, "-", "_"), " ", "_")
+		if s.Sink == "clickhouse" {
+			if err := r.ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db); err != nil {
+				return res, err
+			}
+		}
+		p, err = r.startCollector(s, dir, addr, admin, db, outFile)
+	case "rsyslog":
+		outFile = filepath.Join(dir, "out.log")
+		p, err = r.startRsyslog(s, dir, port, outFile)
+	}
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		if p != nil {
+			p.stop()
+		}
+	}()
+	cpu0 := p.cpu()
+	drops0 := udpDrops(port)
+
+	// Latency: the sender notes when every 1000th message left; a poller
+	// notes when ClickHouse's row count first covered it (delivery keeps
+	// spool order, so the count tells which sequence numbers are in).
+	var sentAt sync.Map
+	var lat []float64
+	pollDone := make(chan struct{})
+	pollStop := make(chan struct{})
+	if s.Sink == "clickhouse" {
+		go func() {
+			defer close(pollDone)
+			var next uint64 = 1000
+			for {
+				select {
+				case <-pollStop:
+					return
+				case <-time.After(100 * time.Millisecond):
+				}
+				n := r.count(db)
+				now := time.Now()
+				for ; next <= n; next += 1000 {
+					if t, ok := sentAt.Load(next); ok {
+						lat = append(lat, now.Sub(t.(time.Time)).Seconds())
+					}
+				}
+			}
+		}()
+	} else {
+		close(pollDone)
+	}
+	var profile []byte
+	var profWG sync.WaitGroup
+	if s.Profile && !r.quick {
+		profWG.Add(1)
+		go func() {
+			defer profWG.Done()
+			time.Sleep(5 * time.Second)
+			resp, err := http.Get("http://" + admin + "/debug/pprof/profile?seconds=20")
+			if err == nil {
+				profile, _ = io.ReadAll(resp.Body)
+				resp.Body.Close()
+			}
+		}()
+	}
+	o := loadgen.Options{Network: s.Network, Addr: addr, Rate: s.Rate, Count: s.Count, First: 1,
+		For: time.Duration(s.Seconds * float64(time.Second))}
+	if s.Sink == "clickhouse" {
+		o.Sent = func(seq uint64, at time.Time) { sentAt.Store(seq, at) }
+	}
+	sent, err := loadgen.Run(r.pool, o)
+	if err != nil {
+		close(pollStop)
+		return res, err
+	}
+	sendEnd := time.Now()
+	res.Sent, res.SendSeconds, res.OfferedPerSec = sent.Sent, sent.Elapsed.Seconds(), sent.Rate
+	if s.Daemon == "vca-collector" {
+		res.Accepted = r.metric(admin, "vca_collector_received_messages_total")
+		res.AcceptedPerS = float64(res.Accepted) / res.SendSeconds
+	}
+
+	// Wait for the count to stop growing (or to reach what was sent).
+	deadline := time.Now().Add(8 * time.Minute)
+	var stored uint64
+	lastChange := time.Now()
+	for time.Now().Before(deadline) {
+		var n uint64
+		if s.Sink == "clickhouse" {
+			n = r.count(db)
+		} else {
+			n = lineCount(outFile)
+		}
+		if n != stored {
+			stored, lastChange = n, time.Now()
+		}
+		if n >= res.Sent && time.Since(lastChange) > 500*time.Millisecond {
+			break
+		}
+		if time.Since(lastChange) > 5*time.Second {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	landedAt := lastChange
+	close(pollStop)
+	<-pollDone
+	profWG.Wait()
+	res.CPUSeconds = p.cpu() - cpu0
+	res.KernelDrops = udpDrops(port) - drops0
+	res.PeakRSSMiB = p.peakMiB()
+	p.stop()
+	res.PeakRSSMiB = max(res.PeakRSSMiB, p.peakMiB())
+	p = nil
+
+	// Exact accounting by sequence number.
+	var seqs []uint64
+	if s.Sink == "clickhouse" {
+		seqs, err = r.seqsInClickHouse(db)
+	} else {
+		seqs, err = seqsInFile(outFile)
+	}
+	if err != nil {
+		return res, err
+	}
+	slices.Sort(seqs)
+	res.Stored = uint64(len(seqs))
+	seqs = slices.Compact(seqs)
+	var inRange uint64
+	for _, q := range seqs {
+		if q >= 1 && q <= res.Sent {
+			inRange++
+		}
+	}
+	res.Landed = inRange
+	res.Lost = res.Sent - inRange
+	res.Duplicates = res.Stored - uint64(len(seqs))
+	res.DrainSeconds = max(landedAt.Sub(sendEnd).Seconds(), 0)
+	res.LandedPerSec = float64(res.Landed) / (res.SendSeconds + res.DrainSeconds)
+	if res.Landed > 0 {
+		res.CPUPerMillion = res.CPUSeconds / float64(res.Landed) * 1e6
+		res.EventsPerCPUs = float64(res.Landed) / res.CPUSeconds
+	}
+	if len(lat) > 0 {
+		slices.Sort(lat)
+		res.LatencyP50 = lat[len(lat)/2]
+		res.LatencyP99 = lat[min(len(lat)-1, len(lat)*99/100)]
+	}
+	if len(profile) > 0 {
+		name := fmt.Sprintf("cpu-%s.pprof", s.Name)
+		if err := os.WriteFile(filepath.Join("bench/results", name), profile, 0o644); err == nil {
+			res.Note = "CPU profile: bench/results/" + name
+		}
+	}
+	return res, nil
+}
+
+func (r *runner) startCollector(s Scenario, dir, addr, admin, db, outFile string) (*proc, error) {
+	listener := fmt.Sprintf("  tcp:\n    - {name: tcp, address: %q}\n", addr)
+	if s.Network == "udp" {
+		listener = fmt.Sprintf("  udp:\n    - {name: udp, address: %q}\n", addr)
+	}
+	sink := fmt.Sprintf("  file: {path: %q, max_size: 16GiB}\n", outFile)
+	if s.Sink == "clickhouse" {
+		sink = fmt.Sprintf("  clickhouse: {addresses: [%q], database: %s, chain_id: bench}\n", r.chAddr, db)
+	}
+	cfg := fmt.Sprintf("listeners:\n%scatalog: {file: %q}\nspool: {dir: %q}\npipeline: {dead_letter_dir: %q}\nsinks:\n%sadmin: {address: %q}\nlog: {level: warn}\n%s",
+		listener, filepath.Join(r.dir, "catalog.json"), filepath.Join(dir, "spool"), filepath.Join(dir, "dead"), sink, admin, s.Collector)
+	path := filepath.Join(dir, "collector.yaml")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	p, err := start(r.bin, []string{"run", "--config", path}, filepath.Join(dir, "collector.log"))
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < 300; i++ {
+		if resp, err := http.Get("http://" + admin + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p, nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.stop()
+	log, _ := os.ReadFile(filepath.Join(dir, "collector.log"))
+	return nil, fmt.Errorf("collector not ready:\n%s", log)
+}
+
+// rsyslog configured for speed as the peers' measurements did: one input
+// thread, a FixedArray main queue dequeued in batches of 1024, the raw
+// message written by an asynchronous omfile with a 256 KiB buffer.
+func (r *runner) startRsyslog(s Scenario, dir string, port int, outFile string) (*proc, error) {
+	input := fmt.Sprintf(`module(load="imptcp" threads="1")
+input(type="imptcp" port="%d" address="127.0.0.1")`, port)
+	if s.Network == "udp" {
+		input = fmt.Sprintf(`module(load="imudp" threads="1" batchSize="128")
+input(type="imudp" port="%d" address="127.0.0.1" rcvbufSize="8m")`, port)
+	}
+	cfg := fmt.Sprintf(`global(workDirectory=%q maxMessageSize="64k")
+main_queue(queue.type="FixedArray" queue.size="200000" queue.dequeueBatchSize="1024")
+%s
+template(name="raw" type="string" string="%%rawmsg%%\n")
+action(type="omfile" file=%q template="raw" asyncWriting="on" ioBufferSize="256k" flushOnTXEnd="off" flushInterval="1")
+`, dir, input, outFile)
+	path := filepath.Join(dir, "rsyslog.conf")
+	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+		return nil, err
+	}
+	p, err := start(r.rsyslogd, []string{"-n", "-f", path, "-i", filepath.Join(dir, "rsyslog.pid")}, filepath.Join(dir, "rsyslog.log"))
+	if err != nil {
+		return nil, err
+	}
+	for i := 0; i < 100; i++ {
+		if s.Network == "udp" {
+			if _, err := os.Stat(filepath.Join(dir, "rsyslog.pid")); err == nil {
+				time.Sleep(300 * time.Millisecond)
+				return p, nil
+			}
+		} else if c, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port)); err == nil {
+			c.Close()
+			return p, nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	p.stop()
+	log, _ := os.ReadFile(filepath.Join(dir, "rsyslog.log"))
+	return nil, fmt.Errorf("rsyslog did not start:\n%s", log)
+}
+
+func (r *runner) count(db string) uint64 {
+	var n uint64
+	row := r.ch.QueryRow(context.Background(), fmt.Sprintf("SELECT (SELECT count() FROM %[1]s.dcf_events) + (SELECT count() FROM %[1]s.raw_unparsed)", db))
+	if err := row.Scan(&n); err != nil {
+		return 0
+	}
+	return n
+}
+
+func (r *runner) seqsInClickHouse(db string) ([]uint64, error) {
+	rows, err := r.ch.Query(context.Background(), fmt.Sprintf(`SELECT toUInt64(extract(raw, 'vcaseq["=:]+([0-9]+)')) FROM %[1]s.dcf_events
+UNION ALL SELECT toUInt64(extract(raw, 'vcaseq["=:]+([0-9]+)')) FROM %[1]s.raw_unparsed`, db))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []uint64
+	for rows.Next() {
+		var n uint64
+		if err := rows.Scan(&n); err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, rows.Err()
+}
+
+func lineCount(path string) uint64 {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var n uint64
+	buf := make([]byte, 1<<20)
+	for {
+		k, err := f.Read(buf)
+		n += uint64(bytes.Count(buf[:k], []byte{'\n'}))
+		if err != nil {
+			return n
+		}
+	}
+}
+
+func seqsInFile(path string) ([]uint64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	var out []uint64
+	for sc.Scan() {
+		if m := loadgen.SeqRE.FindSubmatch(sc.Bytes()); m != nil {
+			n, _ := strconv.ParseUint(string(m[1]), 10, 64)
+			out = append(out, n)
+		}
+	}
+	return out, sc.Err()
+}
+
+// metric reads one counter (summed over labels) from the admin port.
+func (r *runner) metric(admin, name string) uint64 {
+	resp, err := http.Get("http://" + admin + "/metrics")
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	var sum float64
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		l := sc.Text()
+		if strings.HasPrefix(l, name+"{") || strings.HasPrefix(l, name+" ") {
+			f := strings.Fields(l)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += v
+		}
+	}
+	return uint64(sum)
+}
+
+// udpDrops is the kernel's drop count for the UDP sockets on port.
+func udpDrops(port int) uint64 {
+	var total uint64
+	for _, f := range []string{"/proc/net/udp", "/proc/net/udp6"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		hexPort := fmt.Sprintf(":%04X", port)
+		for _, l := range strings.Split(string(b), "\n")[1:] {
+			fs := strings.Fields(l)
+			if len(fs) > 12 && strings.HasSuffix(fs[1], hexPort) {
+				n, _ := strconv.ParseUint(fs[len(fs)-1], 10, 64)
+				total += n
+			}
+		}
+	}
+	return total
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, l := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(l, "model name"); ok {
+				model = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(v), ":"))
+				break
+			}
+		}
+	}
+	var memKB int64
+	if b, err := os.ReadFile("/proc/meminfo"); err == nil {
+		fmt.Sscanf(strings.SplitN(string(b), "\n", 2)[0], "MemTotal: %d kB", &memKB)
+	}
+	return fmt.Sprintf("%d cores (%s), %.0f GiB RAM, %s, %s/%s", runtime.NumCPU(), model, float64(memKB)/(1<<20), runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func (r *runner) write(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	stamp := time.Now().UTC().Format("2006-01-02T150405Z")
+	var version string
+	if out, err := exec.Command(r.rsyslogd, "-v").Output(); err == nil {
+		version = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+	}
+	doc := struct {
+		Machine string   `json:"machine"`
+		Rsyslog string   `json:"rsyslog"`
+		When    string   `json:"when"`
+		Quick   bool     `json:"quick"`
+		Results []Result `json:"results"`
+	}{r.machine, version, stamp, r.quick, r.results}
+	b, _ := json.MarshalIndent(doc, "", "  ")
+	if err := os.WriteFile(filepath.Join(dir, "e2e-"+stamp+".json"), append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	var md strings.Builder
+	fmt.Fprintf(&md, "End-to-end run %s on %s; %s; ClickHouse %s on the same cores.\n\n", stamp, r.machine, version, r.serverVersion())
+	md.WriteString("| scenario | daemon | path | offered/s | accepted/s | sent | landed | lost | dup | drain s | landed/s | CPU s per 1M | events per CPU-s | peak RSS MiB | UDP kernel drops | p50 / p99 s |\n")
+	md.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, x := range r.results {
+		latency := "-"
+		if x.LatencyP50 > 0 {
+			latency = fmt.Sprintf("%.2f / %.2f", x.LatencyP50, x.LatencyP99)
+		}
+		acc := "-"
+		if x.AcceptedPerS > 0 {
+			acc = fmt.Sprintf("%.0f", x.AcceptedPerS)
+		}
+		fmt.Fprintf(&md, "| %s | %s | %s | %.0f | %s | %d | %d | %d | %d | %.1f | %.0f | %.2f | %.0f | %.0f | %d | %s |\n",
+			x.Name, x.Daemon, x.Path, x.OfferedPerSec, acc, x.Sent, x.Landed, x.Lost, x.Duplicates, x.DrainSeconds, x.LandedPerSec,
+			x.CPUPerMillion, x.EventsPerCPUs, x.PeakRSSMiB, x.KernelDrops, latency)
+	}
+	for _, x := range r.results {
+		if x.Note != "" {
+			fmt.Fprintf(&md, "\n- %s (%s): %s", x.Name, x.Daemon, x.Note)
+		}
+	}
+	md.WriteString("\n")
+	path := filepath.Join(dir, "e2e-"+stamp+".md")
+	if err := os.WriteFile(path, []byte(md.String()), 0o644); err != nil {
+		return err
+	}
+	fmt.Print(md.String())
+	fmt.Fprintln(os.Stderr, "results:", path)
+	return nil
+}
+
+func (r *runner) serverVersion() string {
+	v, err := r.ch.ServerVersion()
+	if err != nil {
+		return "?"
+	}
+	return fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch)
+}
