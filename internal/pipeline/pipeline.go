@@ -279,6 +279,9 @@ func (p *Pipeline) deliver(j *job, events []parse.Event) {
 				break
 			}
 			p.m.errors[si][1].Inc()
+			if p.stopCtx.Err() != nil {
+				return // shut down past its deadline: the events stay in the spool
+			}
 			if attempt == 0 || attempt%20 == 0 {
 				p.log.Error().Err(err).Str("sink", s.Name()).Int("events", len(evs)).Int("attempt", attempt+1).
 					Msg("sink write failed; retrying")

@@ -47,6 +47,7 @@ type Scenario struct {
 	Sink      string  `json:"-"` // clickhouse or file
 	Profile   bool    `json:"-"`
 	Collector string  `json:"-"` // extra collector YAML
+	Senders   int     `json:"senders,omitempty"`
 }
 
 // Result is what a scenario measured.
@@ -118,8 +119,8 @@ func main() {
 		{Name: "tcp-clickhouse-100k", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → ClickHouse", Network: "tcp", Rate: 100000, Seconds: scale(30 * time.Second), Sink: "clickhouse"},
 		{Name: "tcp-file-max", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → file", Network: "tcp", Count: count(2000000), Sink: "file"},
 		{Name: "tcp-file-max", Daemon: "rsyslog", Path: "TCP (imptcp) → queue → file, no parsing", Network: "tcp", Count: count(2000000), Sink: "file"},
-		{Name: "udp-200k", Daemon: "vca-collector", Path: "UDP → spool → parse → enrich → file (default UDP settings)", Network: "udp", Rate: 200000, Seconds: scale(30 * time.Second), Sink: "file"},
-		{Name: "udp-200k", Daemon: "rsyslog", Path: "UDP (imudp, 8 MiB buffer) → queue → file", Network: "udp", Rate: 200000, Seconds: scale(30 * time.Second), Sink: "file"},
+		{Name: "udp-200k", Daemon: "vca-collector", Path: "UDP → spool → parse → enrich → file (default UDP settings)", Network: "udp", Rate: 200000, Seconds: scale(30 * time.Second), Sink: "file", Senders: 2},
+		{Name: "udp-200k", Daemon: "rsyslog", Path: "UDP (imudp, 8 MiB buffer) → queue → file", Network: "udp", Rate: 200000, Seconds: scale(30 * time.Second), Sink: "file", Senders: 2},
 	}
 	for _, s := range scenarios {
 		if *only != "" && !strings.Contains(s.Name+" "+s.Daemon, *only) {
@@ -312,7 +313,7 @@ func (r *runner) run(s Scenario) (Result, error) {
 			}
 		}()
 	}
-	o := loadgen.Options{Network: s.Network, Addr: addr, Rate: s.Rate, Count: s.Count, First: 1,
+	o := loadgen.Options{Network: s.Network, Addr: addr, Rate: s.Rate, Count: s.Count, First: 1, Senders: s.Senders,
 		For: time.Duration(s.Seconds * float64(time.Second))}
 	if s.Sink == "clickhouse" {
 		o.Sent = func(seq uint64, at time.Time) { sentAt.Store(seq, at) }
@@ -488,8 +489,8 @@ func (r *runner) count(db string) uint64 {
 }
 
 func (r *runner) seqsInClickHouse(db string) ([]uint64, error) {
-	rows, err := r.ch.Query(context.Background(), fmt.Sprintf(`SELECT toUInt64(extract(raw, 'vcaseq["=:]+([0-9]+)')) FROM %[1]s.dcf_events
-UNION ALL SELECT toUInt64(extract(raw, 'vcaseq["=:]+([0-9]+)')) FROM %[1]s.raw_unparsed`, db))
+	rows, err := r.ch.Query(context.Background(), fmt.Sprintf(`SELECT toUInt64OrZero(extract(replaceAll(lower(raw), '\0', ''), 'vcaseq["=:]+([0-9]+)')) FROM %[1]s.dcf_events
+UNION ALL SELECT toUInt64OrZero(extract(replaceAll(lower(raw), '\0', ''), 'vcaseq["=:]+([0-9]+)')) FROM %[1]s.raw_unparsed`, db))
 	if err != nil {
 		return nil, err
 	}
@@ -532,8 +533,17 @@ func seqsInFile(path string) ([]uint64, error) {
 	sc.Buffer(make([]byte, 1<<20), 1<<20)
 	var out []uint64
 	for sc.Scan() {
-		if m := loadgen.SeqRE.FindSubmatch(sc.Bytes()); m != nil {
-			n, _ := strconv.ParseUint(string(m[1]), 10, 64)
+		line := sc.Bytes()
+		n, ok := loadgen.SeqOf(line)
+		if !ok && bytes.Contains(line, []byte(`"raw_base64"`)) { // a line that is not UTF-8
+			var ev struct {
+				RawBase64 []byte `json:"raw_base64"`
+			}
+			if json.Unmarshal(line, &ev) == nil {
+				n, ok = loadgen.SeqOf(ev.RawBase64)
+			}
+		}
+		if ok {
 			out = append(out, n)
 		}
 	}
@@ -604,7 +614,7 @@ func (r *runner) write(dir string) error {
 	stamp := time.Now().UTC().Format("2006-01-02T150405Z")
 	var version string
 	if out, err := exec.Command(r.rsyslogd, "-v").Output(); err == nil {
-		version = strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+		version = strings.TrimSuffix(strings.Join(strings.Fields(strings.SplitN(string(out), "\n", 2)[0]), " "), " compiled with:")
 	}
 	doc := struct {
 		Machine string   `json:"machine"`

@@ -65,7 +65,7 @@ func (c *Config) SetDefaults() {
 		c.Compression = "lz4"
 	}
 	if c.BatchSize == 0 {
-		c.BatchSize = 50000
+		c.BatchSize = 20000
 	}
 	if c.FlushInterval == 0 {
 		c.FlushInterval = config.Duration(time.Second)
@@ -74,7 +74,7 @@ func (c *Config) SetDefaults() {
 		c.Inserters = 2
 	}
 	if c.MaxPendingBatches == 0 {
-		c.MaxPendingBatches = c.Inserters
+		c.MaxPendingBatches = 1
 	}
 	if c.DialTimeout == 0 {
 		c.DialTimeout = config.Duration(5 * time.Second)

@@ -333,14 +333,33 @@ func contentHash(b *batch) [32]byte {
 		id  []byte
 		raw string
 	}
-	rows := make([]row, 0, b.rows())
-	for _, t := range []*table{b.events, b.unparsed} {
+	byID := func(a, b row) int { return bytes.Compare(a.id, b.id) }
+	var parts [2][]row
+	for k, t := range []*table{b.events, b.unparsed} {
 		ids, raws := t.column("event_id"), t.column("raw")
+		parts[k] = make([]row, len(ids.b16))
 		for i := range ids.b16 {
-			rows = append(rows, row{ids.b16[i], raws.str[i]})
+			parts[k][i] = row{ids.b16[i], raws.str[i]}
 		}
 	}
-	slices.SortFunc(rows, func(a, b row) int { return bytes.Compare(a.id, b.id) })
+	// Each table holds its rows in spool order, which is event_id order:
+	// merging the two is enough. Anything else is sorted.
+	var rows []row
+	if slices.IsSortedFunc(parts[0], byID) && slices.IsSortedFunc(parts[1], byID) {
+		rows = make([]row, 0, len(parts[0])+len(parts[1]))
+		a, u := parts[0], parts[1]
+		for len(a) > 0 && len(u) > 0 {
+			if byID(a[0], u[0]) <= 0 {
+				rows, a = append(rows, a[0]), a[1:]
+			} else {
+				rows, u = append(rows, u[0]), u[1:]
+			}
+		}
+		rows = append(append(rows, a...), u...)
+	} else {
+		rows = append(parts[0], parts[1]...)
+		slices.SortFunc(rows, byID)
+	}
 	h := sha256.New()
 	var n [8]byte
 	for _, r := range rows {
