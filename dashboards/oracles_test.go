@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -251,7 +252,7 @@ var oracles = map[string]oracle{
 		}
 		var want [][]string
 		for k, g := range groups {
-			agents := mapKeys(g.agents)
+			agents := slices.Sorted(maps.Keys(g.agents))
 			want = append(want, []string{k.dest, k.admitted, k.rule, strconv.Itoa(g.hits), g.first.UTC().Format(stamp), g.last.UTC().Format(stamp),
 				strings.Join(agents, ", "), strconv.Itoa(len(g.hosts))})
 		}
@@ -285,7 +286,7 @@ var oracles = map[string]oracle{
 			}
 		}
 		var want [][]string
-		for _, g := range mapKeys(map[string]bool(boolSet(count))) {
+		for _, g := range slices.Sorted(maps.Keys(count)) {
 			want = append(want, []string{g, strconv.Itoa(count[g]), last[g].UTC().Format(stamp),
 				strconv.Itoa(int(r.to.Unix()-last[g].Unix()) / 60)})
 		}
@@ -368,21 +369,4 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-func boolSet(m map[string]int) map[string]bool {
-	out := map[string]bool{}
-	for k := range m {
-		out[k] = true
-	}
-	return out
-}
-
-func mapKeys(m map[string]bool) []string {
-	var out []string
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -356,11 +357,8 @@ type hashedFile struct {
 }
 
 type hashWriter struct {
-	sha interface {
-		io.Writer
-		Sum([]byte) []byte
-	}
-	n int64
+	sha hash.Hash
+	n   int64
 }
 
 func (h *hashWriter) Write(p []byte) (int, error) {

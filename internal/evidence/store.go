@@ -66,6 +66,8 @@ FROM %s GROUP BY catalog_version ORDER BY first, catalog_version`, s.table("poli
 		all = append(all, l)
 	}
 	rows.Close()
+	// Each version is listed once (GROUP BY), so the one before the range
+	// and those chosen after it never repeat.
 	var before *loaded // the last version loaded before the range
 	var chosen []loaded
 	for _, l := range all {
@@ -78,11 +80,6 @@ FROM %s GROUP BY catalog_version ORDER BY first, catalog_version`, s.table("poli
 	}
 	if before != nil {
 		chosen = append([]loaded{*before}, chosen...)
-	}
-	for i := 1; i < len(chosen); i++ { // the used version that is also the one before
-		if chosen[i].version == chosen[0].version {
-			chosen = slices.Delete(chosen, i, i+1)
-		}
 	}
 	for _, l := range chosen {
 		v := policyVersion{CatalogVersion: l.version, FirstLoadedAt: time.Unix(l.first, 0).UTC().Format(time.RFC3339)}
