@@ -4,6 +4,7 @@
 #   make test    everything the project checks (vet, race tests, Terraform preflight, fuzzing)
 #   make bench   Go benchmarks into bench/results/ (benchstat-readable)
 #   make bench-e2e  the collector and rsyslog end to end, side by side (bench/results/e2e-*)
+#   make bench-kafka  edge and writer collectors through Kafka (bench/results/kafka-*)
 #   make demo    ClickHouse + collector + replayed gateway traffic, counts printed;
 #                ClickHouse keeps the data for the dashboards
 #   make dashboards  render dashboards/json from the Go definitions
@@ -21,7 +22,7 @@ BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt
 
 export GO
 
-.PHONY: all build run test vet unit terraform fuzz bench bench-e2e demo dashboards clean
+.PHONY: all build run test vet unit terraform fuzz bench bench-e2e bench-kafka demo dashboards clean
 
 all: build
 
@@ -62,6 +63,9 @@ bench:
 	mkdir -p bench/results
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime $(BENCHTIME) -count $(BENCHCOUNT) ./... | tee $(BENCHOUT)
 	@echo "results: $(BENCHOUT)"
+
+bench-kafka:
+	bench/kafka.sh
 
 bench-e2e:
 	bench/e2e.sh

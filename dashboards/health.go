@@ -107,5 +107,14 @@ ORDER BY chain_id`)))
 		[2]string{`sum by (reason) (rate(vca_collector_parse_errors_total[$__rate_interval]))`, "{{reason}}"}))
 	d = d.WithPanel(promPanel("Received messages", "How many messages per second arrive, per listener?", "short", 12,
 		[2]string{`sum by (listener, transport) (rate(vca_collector_received_messages_total[$__rate_interval]))`, "{{listener}} ({{transport}})"}))
+	d = d.WithPanel(promPanel("Kafka: edges producing", "Scale-out: do the edge collectors get their records acknowledged, how fast (p99), and how often do attempts fail?", "short", 12,
+		[2]string{`sum by (instance) (rate(vca_collector_kafka_produced_records_total[$__rate_interval]))`, "{{instance}} records/s"},
+		[2]string{`histogram_quantile(0.99, sum by (le) (rate(vca_collector_kafka_produce_ack_seconds_bucket[$__rate_interval])))`, "ack p99 (s)"},
+		[2]string{`sum by (kind) (rate(vca_collector_kafka_produce_failures_total[$__rate_interval]))`, "failures/s {{kind}}"}))
+	d = d.WithPanel(promPanel("Kafka: writers consuming", "Scale-out: how far behind the topic is each partition, and do rebalances, copies from edges or undecodable records occur?", "short", 12,
+		[2]string{`max by (partition) (vca_collector_kafka_consumer_lag)`, "lag partition {{partition}}"},
+		[2]string{`sum(increase(vca_collector_kafka_rebalances_total[$__rate_interval]))`, "rebalances"},
+		[2]string{`sum(rate(vca_collector_kafka_duplicate_records_total[$__rate_interval]))`, "edge copies dropped/s"},
+		[2]string{`sum(rate(vca_collector_kafka_undecodable_records_total[$__rate_interval]))`, "undecodable/s"}))
 	return d
 }

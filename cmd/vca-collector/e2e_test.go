@@ -103,6 +103,13 @@ func (d *daemon) restart(t *testing.T) *daemon { return runDaemon(t, d.dir, d.pk
 
 func runDaemon(t *testing.T, dir string, ca *testpki.CA) *daemon {
 	t.Helper()
+	return runDaemonWant(t, dir, ca, 4)
+}
+
+// runDaemonWant starts a collector on dir/collector.yaml and waits until it
+// has reported want addresses (listeners and the admin endpoint).
+func runDaemonWant(t *testing.T, dir string, ca *testpki.CA, want int) *daemon {
+	t.Helper()
 	cfgFile := filepath.Join(dir, "collector.yaml")
 	events := filepath.Join(dir, "data", "events.jsonl")
 	cmd := exec.Command(binary, "run", "--config", cfgFile)
@@ -125,7 +132,7 @@ func runDaemon(t *testing.T, dir string, ca *testpki.CA) *daemon {
 					name = "admin"
 				}
 				d.addrs[name] = rec.Address
-				if len(d.addrs) == 4 {
+				if len(d.addrs) == want {
 					close(ready)
 				}
 			}
@@ -497,6 +504,15 @@ func TestBadConfigNamesTheKey(t *testing.T) {
 		{"listeners:\n  udp:\n    - {name: u, adress: 127.0.0.1:0}\n", "", "listeners.udp[0].adress: unknown key"},
 		{"listeners: {}\n", "", "listeners: configure at least one"},
 		{"listeners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "VCA_LOG_LEVEL=loud", "log.level"},
+		{"mode: relay\nlisteners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "", `mode: "relay" is not edge, writer or all`},
+		{"mode: edge\nlisteners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "", "kafka: is required in edge mode"},
+		{"mode: writer\nkafka: {brokers: [127.0.0.1:9092]}\n", "", "sinks.clickhouse: is required"},
+		{"mode: writer\nkafka: {brokers: [127.0.0.1:9092]}\nsinks: {clickhouse: {}}\nlisteners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "", "listeners: writer collectors do not receive syslog"},
+		{"mode: edge\nkafka: {brokers: [127.0.0.1:9092]}\nsinks: {clickhouse: {}}\nlisteners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "", "sinks.clickhouse: edge collectors produce to Kafka"},
+		{"mode: edge\nkafka: {brokers: [kafka1]}\nlisteners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "", `kafka.brokers[0]: "kafka1" is not host:port`},
+		{"mode: edge\nkafka: {brokers: [127.0.0.1:9092], producer: {compression: brotli}}\nlisteners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "", "kafka.producer.compression"},
+		{"mode: edge\nkafka: {brokers: [127.0.0.1:9092], sasl: {mechanism: kerberos, username: u}}\nlisteners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "", "kafka.sasl: mechanism"},
+		{"mode: edge\nkafka: {brokers: [127.0.0.1:9092], sasl: {mechanism: plain, username: u, password_file: /nonexistent}}\nlisteners:\n  tcp: [{name: t, address: 127.0.0.1:0}]\n", "", "kafka.sasl: password_file"},
 	}
 	for i, tt := range tests {
 		f := filepath.Join(dir, fmt.Sprintf("c%d.yaml", i))

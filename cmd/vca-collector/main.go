@@ -3,7 +3,8 @@
 //
 //	vca-collector run --config FILE     run the daemon
 //	vca-collector parse [FILE|-]        show what the collector makes of raw lines
-//	vca-collector schema print          print the ClickHouse DDL
+//	vca-collector schema print          print the ClickHouse DDL (--cluster for a cluster)
+//	vca-collector schema kafka-engine   print the Kafka-engine alternative to writer collectors
 //	vca-collector spool inspect DIR     describe a spool directory
 //	vca-collector evidence ...          signed evidence bundles: export, verify, keygen
 //	vca-collector verify-scenarios      check verify-egress.sh results against ClickHouse
@@ -21,6 +22,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,9 +40,13 @@ import (
 )
 
 const usage = `usage:
-  vca-collector run --config FILE      receive syslog and write events (SIGTERM drains and exits, SIGHUP reloads the policy catalog and TLS)
+  vca-collector run --config FILE      receive syslog and write events, or produce them to Kafka (mode edge), or
+                                       consume them into ClickHouse (mode writer); SIGTERM drains and exits,
+                                       SIGHUP reloads the policy catalog and TLS
   vca-collector parse [flags] [FILE|-] print one JSON event per raw syslog line or octet-counted frame
-  vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N]
+  vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N] [--cluster NAME]
+  vca-collector schema kafka-engine --brokers H:P,... [--topic T] [--group G] [--cluster NAME]
+                                       print ClickHouse's Kafka-engine tables and views (the alternative to writers)
                                        print the ClickHouse DDL (for create_schema: false)
   vca-collector catalog check FILE     validate a policy catalog and summarise it
   vca-collector catalog schema         print the catalog's JSON Schema
@@ -247,13 +253,20 @@ func parseCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 }
 
 func schemaCmd(args []string, out io.Writer) error {
-	if len(args) == 0 || args[0] != "print" {
-		return errors.New("usage: vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N]")
+	usage := errors.New("usage: vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N] [--cluster NAME]\n" +
+		"       vca-collector schema kafka-engine --brokers H:P,... [--topic T] [--group G] [--consumers N] [--database NAME] [--cluster NAME]")
+	if len(args) == 0 || (args[0] != "print" && args[0] != "kafka-engine") {
+		return usage
 	}
-	fs := flag.NewFlagSet("schema print", flag.ContinueOnError)
+	fs := flag.NewFlagSet("schema "+args[0], flag.ContinueOnError)
 	profile := fs.String("profile", "modern", "modern (ClickHouse 22.8+) or compat (older servers)")
 	database := fs.String("database", "vca", "database name")
 	retention := fs.Int("retention-days", 0, "TTL in days on the modern profile; 0 keeps everything")
+	cluster := fs.String("cluster", "", "render for this ClickHouse cluster: Replicated tables behind Distributed ones, ON CLUSTER")
+	brokers := fs.String("brokers", "", "kafka-engine: comma-separated broker list")
+	topic := fs.String("topic", "vca-dcf-events", "kafka-engine: the edge collectors' topic")
+	group := fs.String("group", "clickhouse-vca", "kafka-engine: ClickHouse's consumer group")
+	consumers := fs.Int("consumers", 1, "kafka-engine: consumers per server")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -261,6 +274,20 @@ func schemaCmd(args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	_, err = io.WriteString(out, clickhouse.SchemaSQL(p, clickhouse.Options{Database: *database, RetentionDays: *retention}))
-	return err
+	o := clickhouse.Options{Database: *database, RetentionDays: *retention, Cluster: *cluster}
+	if *cluster != "" && p != clickhouse.Modern {
+		return errors.New("--cluster needs the modern profile (ClickHouse 22.8 or later)")
+	}
+	if args[0] == "print" {
+		_, err = io.WriteString(out, clickhouse.SchemaSQL(p, o))
+		return err
+	}
+	if *brokers == "" {
+		return errors.New("schema kafka-engine: --brokers is required")
+	}
+	fmt.Fprintf(out, "-- ClickHouse consumes the edge collectors' topic itself (instead of writer collectors).\n-- Create the schema first (vca-collector schema print --database %s).\n", *database)
+	for _, sql := range clickhouse.KafkaEngineSQL(o, clickhouse.KafkaEngineOptions{Brokers: strings.Split(*brokers, ","), Topic: *topic, Group: *group, Consumers: *consumers}) {
+		fmt.Fprintf(out, "\n%s;\n", sql)
+	}
+	return nil
 }

@@ -26,13 +26,15 @@ import (
 )
 
 // stamped is an L4 decision line that carries its position in the test's
-// stream as vcaseq=N, so what landed can be counted exactly.
+// stream as vcaseq=N, so what landed can be counted exactly. Sixteen
+// gateways take turns, so that records keyed by gateway spread over
+// partitions.
 func stamped(ts time.Time, n int) []byte {
-	return fmt.Appendf(nil, "<158>%s GW-prod-use1-spoke1-3.91.10.20 /usr/local/bin/avx-gw-state-sync %s AviatrixGwMicrosegPacket: "+
+	return fmt.Appendf(nil, "<158>%s GW-prod-use1-spoke%d-3.91.10.20 /usr/local/bin/avx-gw-state-sync %s AviatrixGwMicrosegPacket: "+
 		"POLICY=9f3c2a10-7d4e-4b8a-a1c2-5e6f7a8b9c0d SRC_MAC=0e:11:22:33:44:55 DST_MAC=0e:66:77:88:99:aa IP_SZ=71 SRC_IP=10.20.1.15 "+
 		"DST_IP=10.20.0.2 PROTO=TCP SRC_PORT=%d DST_PORT=443 DATA=0x ACT=DROP ENFORCED=true SESSION_ID=%d SESSION_EVENT=0 "+
 		"SESSION_END_REASON=0 SESSION_PKT_CNT=0 SESSION_BYTE_CNT=0 SESSION_DUR=0 vcaseq=%d\n",
-		ts.Format(time.Stamp), ts.Format("2006/01/02 15:04:05"), 1024+n%60000, 9220000000000000000+uint64(n), n)
+		ts.Format(time.Stamp), 1+n%16, ts.Format("2006/01/02 15:04:05"), 1024+n%60000, 9220000000000000000+uint64(n), n)
 }
 
 // stream sends stamped lines over one TCP connection, LF-framed, at a
@@ -48,6 +50,18 @@ type stream struct {
 }
 
 func startStream(t *testing.T, addr string, count, rate int) *stream {
+	t.Helper()
+	return startStreamRange(t, addr, 0, count, rate)
+}
+
+// startStreamFrom sends count messages as fast as they are read, numbered
+// from first on.
+func startStreamFrom(t *testing.T, addr string, first, count int) *stream {
+	t.Helper()
+	return startStreamRange(t, addr, first, count, 0)
+}
+
+func startStreamRange(t *testing.T, addr string, first, count, rate int) *stream {
 	t.Helper()
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -74,7 +88,7 @@ func startStream(t *testing.T, addr string, count, rate int) *stream {
 			}
 			buf, ends = buf[:0], ends[:0]
 			for k := 0; k < per && n+k < count; k++ {
-				buf = append(buf, stamped(ts, n+k)...)
+				buf = append(buf, stamped(ts, first+n+k)...)
 				ends = append(ends, len(buf))
 			}
 			off := 0

@@ -37,12 +37,16 @@ var (
 
 // Open loads the library at CHDB_LIB_PATH and starts a session whose data
 // lives in dir. Later calls return the same session, whatever dir they name.
-func Open(dir string) (*DB, error) {
-	once.Do(func() { shared, openErr = open(os.Getenv("CHDB_LIB_PATH"), dir) })
+func Open(dir string) (*DB, error) { return OpenWith(dir) }
+
+// OpenWith is Open with more clickhouse-local arguments for the session,
+// such as --config-file; they apply only if this call starts the session.
+func OpenWith(dir string, args ...string) (*DB, error) {
+	once.Do(func() { shared, openErr = open(os.Getenv("CHDB_LIB_PATH"), dir, args) })
 	return shared, openErr
 }
 
-func open(lib, dir string) (*DB, error) {
+func open(lib, dir string, extra []string) (*DB, error) {
 	if lib == "" {
 		return nil, errors.New("CHDB_LIB_PATH is not set (scripts/fetch-chdb.sh prints it)")
 	}
@@ -57,7 +61,7 @@ func open(lib, dir string) (*DB, error) {
 	purego.RegisterLibFunc(&chdbResultError, h, "chdb_result_error")
 	purego.RegisterLibFunc(&chdbDestroyResult, h, "chdb_destroy_query_result")
 	purego.RegisterLibFunc(&chdbCloseConn, h, "chdb_close_conn")
-	args := []string{"clickhouse", "--path=" + dir}
+	args := append([]string{"clickhouse", "--path=" + dir}, extra...)
 	cargs := make([][]byte, len(args))
 	argv := make([]*byte, len(args)+1)
 	for i, a := range args {

@@ -22,8 +22,10 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/sink"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
+	kafkasink "github.com/openclaw-vca/openclaw-vca/internal/sink/kafka"
 	"github.com/openclaw-vca/openclaw-vca/internal/spool"
 	"github.com/openclaw-vca/openclaw-vca/internal/version"
+	"github.com/openclaw-vca/openclaw-vca/internal/writer"
 )
 
 // Collector is a configured daemon, bound to its addresses.
@@ -40,6 +42,8 @@ type Collector struct {
 	adminLn  net.Listener
 	ready    atomic.Bool
 	enricher *enrich.Enricher
+	store    *clickhouse.Store // writer side
+	writer   *writer.Writer
 }
 
 // New binds every listener and opens every sink, so configuration and
@@ -59,27 +63,39 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 	}
 	c.enricher = en
 
-	if cfg.Sinks.File != nil {
-		fs, err := file.New(*cfg.Sinks.File)
-		if err != nil {
-			return nil, err
-		}
-		c.sinks = append(c.sinks, fs)
+	if err := c.openSinks(cfg, en); err != nil {
+		c.closeSinks()
+		return nil, err
 	}
-	if cfg.Sinks.ClickHouse != nil {
+	if cfg.consumes() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Sinks.ClickHouse.DialTimeout)+30*time.Second)
-		chs, err := clickhouse.New(ctx, *cfg.Sinks.ClickHouse, c.reg, log)
+		chc := *cfg.Sinks.ClickHouse
+		if chc.MaxConnections == 0 {
+			chc.MaxConnections = max(16, chc.Inserters+2)
+		}
+		// A writer's partitions each seal small batches (batch_size split
+		// between them); the inserters combine what is queued into one
+		// INSERT, so the queue must hold several.
+		chc.MaxPendingBatches = max(chc.MaxPendingBatches, 8)
+		st, err := clickhouse.OpenStore(ctx, chc, c.reg, log)
 		cancel()
 		if err != nil {
 			c.closeSinks()
 			return nil, err
 		}
-		c.sinks = append(c.sinks, chs)
-		en.OnLoad(chs.RecordCatalog)
+		c.store = st
+		en.OnLoad(st.RecordCatalog)
+		if c.writer, err = writer.New(*cfg.Kafka, st, parse.Options{Location: loc}, c.reg, log); err != nil {
+			c.closeAll()
+			return nil, err
+		}
+	}
+	if !cfg.receives() {
+		return c, c.serveAdmin()
 	}
 	sp, err := spool.Open(cfg.Spool, c.reg, log)
 	if err != nil {
-		c.closeSinks()
+		c.closeAll()
 		return nil, err
 	}
 	c.spool = sp
@@ -102,29 +118,70 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 		}
 		c.tcp = append(c.tcp, s)
 	}
-	if cfg.Admin.Address != "" {
-		ln, err := net.Listen("tcp", cfg.Admin.Address)
-		if err != nil {
-			c.closeAll()
-			return nil, err
-		}
-		c.adminLn = ln
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg}))
-		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
-		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
-			if !c.ready.Load() {
-				http.Error(w, "not ready", http.StatusServiceUnavailable)
-				return
-			}
-			w.Write([]byte("ready\n"))
-		})
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		c.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	if err := c.serveAdmin(); err != nil {
+		c.closeAll()
+		return nil, err
 	}
 	return c, nil
+}
+
+// openSinks opens the pipeline's sinks: the file, then Kafka (edge) or
+// ClickHouse (all without Kafka).
+func (c *Collector) openSinks(cfg Config, en *enrich.Enricher) error {
+	if !cfg.receives() {
+		return nil
+	}
+	if cfg.Sinks.File != nil {
+		fs, err := file.New(*cfg.Sinks.File)
+		if err != nil {
+			return err
+		}
+		c.sinks = append(c.sinks, fs)
+	}
+	if cfg.Kafka != nil {
+		ks, err := kafkasink.New(*cfg.Kafka, c.reg, c.log)
+		if err != nil {
+			return err
+		}
+		c.sinks = append(c.sinks, ks)
+	}
+	if cfg.direct() && cfg.Sinks.ClickHouse != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Sinks.ClickHouse.DialTimeout)+30*time.Second)
+		chs, err := clickhouse.New(ctx, *cfg.Sinks.ClickHouse, c.reg, c.log)
+		cancel()
+		if err != nil {
+			return err
+		}
+		c.sinks = append(c.sinks, chs)
+		en.OnLoad(chs.RecordCatalog)
+	}
+	return nil
+}
+
+func (c *Collector) serveAdmin() error {
+	if c.cfg.Admin.Address == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", c.cfg.Admin.Address)
+	if err != nil {
+		return err
+	}
+	c.adminLn = ln
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(c.reg, promhttp.HandlerOpts{Registry: c.reg}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { w.Write([]byte("ok\n")) })
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+		if !c.ready.Load() {
+			http.Error(w, "not ready", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	c.admin = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	return nil
 }
 
 // Run serves until ctx is cancelled, then shuts down in order: stop
@@ -133,10 +190,19 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 // become durable and are committed), close the spool. What is not
 // delivered by then stays in the spool for the next start.
 func (c *Collector) Run(ctx context.Context) error {
-	c.pipeline.Start()
+	if c.pipeline != nil {
+		c.pipeline.Start()
+	}
 	wctx, stopWatch := context.WithCancel(context.Background())
 	defer stopWatch()
 	go c.enricher.Watch(wctx)
+	consumeCtx, stopConsuming := context.WithCancel(context.Background())
+	defer stopConsuming()
+	consumed := make(chan error, 1)
+	if c.writer != nil {
+		go func() { consumed <- c.writer.Run(consumeCtx) }()
+		c.log.Info().Str("topic", c.cfg.Kafka.Topic).Str("group", c.cfg.Kafka.Consumer.Group).Msg("consuming from kafka into clickhouse")
+	}
 	var wg sync.WaitGroup
 	for _, s := range c.udp {
 		wg.Add(1)
@@ -178,9 +244,14 @@ func (c *Collector) Run(ctx context.Context) error {
 		// Readers blocked on a full spool: refuse their last messages.
 		c.log.Warn().Msg("listeners still blocked on a full spool; closing it to appends")
 	}
-	c.spool.CloseWriter()
+	var err error
+	if c.spool != nil {
+		c.spool.CloseWriter()
+	}
 	<-closed
-	err := c.pipeline.Stop(sctx)
+	if c.pipeline != nil {
+		err = c.pipeline.Stop(sctx)
+	}
 	for _, s := range c.sinks {
 		var cerr error
 		if d, ok := s.(interface{ Shutdown(context.Context) error }); ok {
@@ -192,8 +263,22 @@ func (c *Collector) Run(ctx context.Context) error {
 			err = errors.Join(err, cerr)
 		}
 	}
-	if cerr := c.spool.Close(); cerr != nil {
-		err = errors.Join(err, cerr)
+	if c.spool != nil {
+		if cerr := c.spool.Close(); cerr != nil {
+			err = errors.Join(err, cerr)
+		}
+	}
+	if c.writer != nil {
+		// After the edge side: in mode all, what it just produced is read
+		// by the next start (offsets are committed only once inserted).
+		stopConsuming()
+		select {
+		case werr := <-consumed:
+			err = errors.Join(err, werr)
+		case <-sctx.Done():
+			err = errors.Join(err, errors.New("kafka writer: shutdown deadline passed with partitions still flushing; uncommitted records are read again"))
+		}
+		err = errors.Join(err, c.store.Close())
 	}
 	if c.admin != nil {
 		c.admin.Shutdown(sctx)
@@ -240,6 +325,9 @@ func (c *Collector) closeAll() {
 	c.closeSinks()
 	if c.spool != nil {
 		c.spool.Close()
+	}
+	if c.store != nil {
+		c.store.Close()
 	}
 }
 

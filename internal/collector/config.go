@@ -15,11 +15,17 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
 	"github.com/openclaw-vca/openclaw-vca/internal/spool"
+	"github.com/openclaw-vca/openclaw-vca/internal/stream"
 )
 
 // Config is the whole collector configuration; examples/collector.yaml
 // documents every key.
 type Config struct {
+	// Mode is edge (receive, produce to Kafka), writer (consume Kafka,
+	// insert into ClickHouse) or all (both in one process; without a kafka
+	// section, receive straight into the sinks).
+	Mode            string          `yaml:"mode"`
+	Kafka           *stream.Config  `yaml:"kafka"`
 	Listeners       Listeners       `yaml:"listeners"`
 	Parse           ParseConfig     `yaml:"parse"`
 	Catalog         enrich.Config   `yaml:"catalog"`
@@ -57,8 +63,26 @@ type LogConfig struct {
 	Format string `yaml:"format"` // json or console
 }
 
+// Modes.
+const (
+	ModeAll    = "all"
+	ModeEdge   = "edge"
+	ModeWriter = "writer"
+)
+
+// receives: listeners, spool and pipeline run. consumes: a Kafka writer
+// runs. direct: the pipeline's sinks include ClickHouse itself.
+func (c *Config) receives() bool { return c.Mode != ModeWriter }
+func (c *Config) consumes() bool {
+	return c.Mode == ModeWriter || (c.Mode == ModeAll && c.Kafka != nil)
+}
+func (c *Config) direct() bool { return c.Mode == ModeAll && c.Kafka == nil }
+
 func (c *Config) SetDefaults() {
-	if c.Sinks.File == nil && c.Sinks.ClickHouse == nil {
+	if c.Mode == "" {
+		c.Mode = ModeAll
+	}
+	if c.direct() && c.Sinks.File == nil && c.Sinks.ClickHouse == nil {
 		c.Sinks.File = &file.Config{Path: "./data/events.jsonl"}
 	}
 	if c.Parse.TimeZone == "" {
@@ -76,7 +100,24 @@ func (c *Config) SetDefaults() {
 }
 
 func (c *Config) Validate() error {
-	if len(c.Listeners.UDP)+len(c.Listeners.TCP) == 0 {
+	switch c.Mode {
+	case ModeAll, ModeEdge, ModeWriter:
+	default:
+		return config.FieldError("mode", fmt.Errorf("%q is not edge, writer or all", c.Mode))
+	}
+	if c.Mode != ModeAll && c.Kafka == nil {
+		return config.FieldError("kafka", fmt.Errorf("is required in %s mode", c.Mode))
+	}
+	if c.Mode == ModeEdge && c.Sinks.ClickHouse != nil {
+		return config.FieldError("sinks.clickhouse", errors.New("edge collectors produce to Kafka and writers insert into ClickHouse: remove this section or use mode all"))
+	}
+	if c.consumes() && c.Sinks.ClickHouse == nil {
+		return config.FieldError("sinks.clickhouse", fmt.Errorf("is required: the %s mode inserts what it consumes from Kafka into ClickHouse", c.Mode))
+	}
+	switch n := len(c.Listeners.UDP) + len(c.Listeners.TCP); {
+	case !c.receives() && (n > 0 || c.Sinks.File != nil):
+		return config.FieldError("listeners", errors.New("writer collectors do not receive syslog: remove listeners and sinks.file, or use mode edge or all"))
+	case c.receives() && n == 0:
 		return config.FieldError("listeners", errors.New("configure at least one udp or tcp listener"))
 	}
 	seen := map[string]bool{}

@@ -28,7 +28,7 @@ type jsonValue struct {
 // (another product's traffic_server, Suricata EVE) reverts to kind "other".
 func (p *Parser) l7(b []byte, ev *Event) {
 	ev.Kind = KindL7
-	s := jsonScanner{buf: b, ev: ev}
+	s := jsonScanner{buf: b, out: &ev.arena}
 	s.pos = 1
 	aviatrix := false
 	members := 0
@@ -306,10 +306,11 @@ func (v jsonValue) epoch() (sec int64, nsec int64, ok bool) {
 }
 
 // jsonScanner reads one flat JSON object; nested values are kept raw.
+// Strings with escapes are decoded into *out.
 type jsonScanner struct {
 	buf []byte
 	pos int
-	ev  *Event
+	out *[]byte
 }
 
 func (s *jsonScanner) ws() {
@@ -324,7 +325,7 @@ func (s *jsonScanner) ws() {
 }
 
 // str reads a JSON string at pos. Without escapes it returns a sub-slice of
-// the input; with escapes it decodes into the event's arena.
+// the input; with escapes it decodes into *s.out.
 func (s *jsonScanner) str() ([]byte, bool) {
 	buf := s.buf
 	if s.pos >= len(buf) || buf[s.pos] != '"' {
@@ -379,12 +380,12 @@ func jsonSpecial(w uint64) uint64 {
 }
 
 func (s *jsonScanner) unescape(b []byte) ([]byte, bool) {
-	ev := s.ev
-	from := len(ev.arena)
+	out := *s.out
+	from := len(out)
 	for i := 0; i < len(b); i++ {
 		c := b[i]
 		if c != '\\' {
-			ev.arena = append(ev.arena, c)
+			out = append(out, c)
 			continue
 		}
 		i++
@@ -393,17 +394,17 @@ func (s *jsonScanner) unescape(b []byte) ([]byte, bool) {
 		}
 		switch b[i] {
 		case '"', '\\', '/':
-			ev.arena = append(ev.arena, b[i])
+			out = append(out, b[i])
 		case 'b':
-			ev.arena = append(ev.arena, '\b')
+			out = append(out, '\b')
 		case 'f':
-			ev.arena = append(ev.arena, '\f')
+			out = append(out, '\f')
 		case 'n':
-			ev.arena = append(ev.arena, '\n')
+			out = append(out, '\n')
 		case 'r':
-			ev.arena = append(ev.arena, '\r')
+			out = append(out, '\r')
 		case 't':
-			ev.arena = append(ev.arena, '\t')
+			out = append(out, '\t')
 		case 'u':
 			r, ok := hex4(b[i+1:])
 			if !ok {
@@ -416,12 +417,13 @@ func (s *jsonScanner) unescape(b []byte) ([]byte, bool) {
 					i += 6
 				}
 			}
-			ev.arena = utf8.AppendRune(ev.arena, r)
+			out = utf8.AppendRune(out, r)
 		default:
 			return nil, false
 		}
 	}
-	return ev.arena[from:len(ev.arena):len(ev.arena)], true
+	*s.out = out
+	return out[from:len(out):len(out)], true
 }
 
 func hex4(b []byte) (rune, bool) {

@@ -16,6 +16,7 @@ const (
 	ReasonMissingField
 	ReasonBadToken
 	ReasonOversize
+	ReasonNotEvent
 )
 
 var reasons = [...]struct{ label, text string }{
@@ -30,6 +31,7 @@ var reasons = [...]struct{ label, text string }{
 	ReasonMissingField: {"missing_field", "required field missing:"},
 	ReasonBadToken:     {"bad_token", "token is not KEY=VALUE:"},
 	ReasonOversize:     {"oversize", "message cut at the listener's size limit"},
+	ReasonNotEvent:     {"not_event", "stream record is not a collector event:"},
 }
 
 // Label is the reason's metric label ("" for none).
@@ -69,4 +71,13 @@ func (e *Event) MarkTruncated() {
 	if e.Status == StatusOK {
 		e.fail(StatusPartial, ReasonOversize, nil)
 	}
+}
+
+// SetUndecodable makes e a failed event whose raw line is data, whole: a
+// record read from the stream that is not a collector event. why says what
+// was wrong; the receive metadata set before stays.
+func (e *Event) SetUndecodable(data, why []byte) {
+	e.reset()
+	e.Raw = data
+	e.fail(StatusFailed, ReasonNotEvent, why)
 }

@@ -25,13 +25,13 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/openclaw-vca/openclaw-vca/bench/loadgen"
+	"github.com/openclaw-vca/openclaw-vca/bench/procstat"
 	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
 )
 
@@ -146,91 +146,10 @@ func check(err error) {
 	}
 }
 
-// freePort asks the kernel for a loopback port.
 func freePort() int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	p, err := procstat.FreePort()
 	check(err)
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-// proc is a daemon under measurement.
-type proc struct {
-	cmd  *exec.Cmd
-	hwm  int64 // kB, sampled
-	mu   sync.Mutex
-	done chan struct{}
-}
-
-func start(name string, args []string, logPath string) (*proc, error) {
-	cmd := exec.Command(name, args...)
-	logf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd.Stdout, cmd.Stderr = logf, logf
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	p := &proc{cmd: cmd, done: make(chan struct{})}
-	go func() { // VmHWM until exit: the last sample before it is the peak
-		for {
-			select {
-			case <-p.done:
-				return
-			case <-time.After(200 * time.Millisecond):
-				p.sample()
-			}
-		}
-	}()
-	return p, nil
-}
-
-func (p *proc) sample() {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
-	if err != nil {
-		return
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
-			p.mu.Lock()
-			p.hwm = max(p.hwm, kb)
-			p.mu.Unlock()
-		}
-	}
-}
-
-// cpu is the daemon's user+system seconds so far.
-func (p *proc) cpu() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	ut, _ := strconv.ParseFloat(f[11], 64)
-	st, _ := strconv.ParseFloat(f[12], 64)
-	return (ut + st) / 100 // USER_HZ
-}
-
-func (p *proc) stop() {
-	p.sample()
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	exited := make(chan struct{})
-	go func() { p.cmd.Wait(); close(exited) }()
-	select {
-	case <-exited:
-	case <-time.After(60 * time.Second):
-		p.cmd.Process.Kill()
-		<-exited
-	}
-	close(p.done)
-}
-
-func (p *proc) peakMiB() float64 {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return float64(p.hwm) / 1024
+	return p
 }
 
 func (r *runner) run(s Scenario) (Result, error) {
@@ -241,7 +160,7 @@ func (r *runner) run(s Scenario) (Result, error) {
 	}
 	port := freePort()
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	var p *proc
+	var p *procstat.Proc
 	var err error
 	var db, admin, outFile string
 	switch s.Daemon {
@@ -264,10 +183,10 @@ func (r *runner) run(s Scenario) (Result, error) {
 	}
 	defer func() {
 		if p != nil {
-			p.stop()
+			p.Stop()
 		}
 	}()
-	cpu0 := p.cpu()
+	cpu0 := p.CPU()
 	drops0 := udpDrops(port)
 
 	// Latency: the sender notes when every 1000th message left; a poller
@@ -326,7 +245,7 @@ func (r *runner) run(s Scenario) (Result, error) {
 	sendEnd := time.Now()
 	res.Sent, res.SendSeconds, res.OfferedPerSec = sent.Sent, sent.Elapsed.Seconds(), sent.Rate
 	if s.Daemon == "vca-collector" {
-		res.Accepted = r.metric(admin, "vca_collector_received_messages_total")
+		res.Accepted = procstat.Metric(admin, "vca_collector_received_messages_total")
 		res.AcceptedPerS = float64(res.Accepted) / res.SendSeconds
 	}
 
@@ -356,11 +275,11 @@ func (r *runner) run(s Scenario) (Result, error) {
 	close(pollStop)
 	<-pollDone
 	profWG.Wait()
-	res.CPUSeconds = p.cpu() - cpu0
+	res.CPUSeconds = p.CPU() - cpu0
 	res.KernelDrops = udpDrops(port) - drops0
-	res.PeakRSSMiB = p.peakMiB()
-	p.stop()
-	res.PeakRSSMiB = max(res.PeakRSSMiB, p.peakMiB())
+	res.PeakRSSMiB = p.PeakMiB()
+	p.Stop()
+	res.PeakRSSMiB = max(res.PeakRSSMiB, p.PeakMiB())
 	p = nil
 
 	// Exact accounting by sequence number.
@@ -405,7 +324,7 @@ func (r *runner) run(s Scenario) (Result, error) {
 	return res, nil
 }
 
-func (r *runner) startCollector(s Scenario, dir, addr, admin, db, outFile string) (*proc, error) {
+func (r *runner) startCollector(s Scenario, dir, addr, admin, db, outFile string) (*procstat.Proc, error) {
 	listener := fmt.Sprintf("  tcp:\n    - {name: tcp, address: %q}\n", addr)
 	if s.Network == "udp" {
 		listener = fmt.Sprintf("  udp:\n    - {name: udp, address: %q}\n", addr)
@@ -420,7 +339,7 @@ func (r *runner) startCollector(s Scenario, dir, addr, admin, db, outFile string
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := start(r.bin, []string{"run", "--config", path}, filepath.Join(dir, "collector.log"))
+	p, err := procstat.Start(r.bin, []string{"run", "--config", path}, filepath.Join(dir, "collector.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -433,7 +352,7 @@ func (r *runner) startCollector(s Scenario, dir, addr, admin, db, outFile string
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p.stop()
+	p.Stop()
 	log, _ := os.ReadFile(filepath.Join(dir, "collector.log"))
 	return nil, fmt.Errorf("collector not ready:\n%s", log)
 }
@@ -441,7 +360,7 @@ func (r *runner) startCollector(s Scenario, dir, addr, admin, db, outFile string
 // rsyslog configured for speed as the peers' measurements did: one input
 // thread, a FixedArray main queue dequeued in batches of 1024, the raw
 // message written by an asynchronous omfile with a 256 KiB buffer.
-func (r *runner) startRsyslog(s Scenario, dir string, port int, outFile string) (*proc, error) {
+func (r *runner) startRsyslog(s Scenario, dir string, port int, outFile string) (*procstat.Proc, error) {
 	input := fmt.Sprintf(`module(load="imptcp" threads="1")
 input(type="imptcp" port="%d" address="127.0.0.1")`, port)
 	if s.Network == "udp" {
@@ -458,7 +377,7 @@ action(type="omfile" file=%q template="raw" asyncWriting="on" ioBufferSize="256k
 	if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := start(r.rsyslogd, []string{"-n", "-f", path, "-i", filepath.Join(dir, "rsyslog.pid")}, filepath.Join(dir, "rsyslog.log"))
+	p, err := procstat.Start(r.rsyslogd, []string{"-n", "-f", path, "-i", filepath.Join(dir, "rsyslog.pid")}, filepath.Join(dir, "rsyslog.log"))
 	if err != nil {
 		return nil, err
 	}
@@ -474,7 +393,7 @@ action(type="omfile" file=%q template="raw" asyncWriting="on" ioBufferSize="256k
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	p.stop()
+	p.Stop()
 	log, _ := os.ReadFile(filepath.Join(dir, "rsyslog.log"))
 	return nil, fmt.Errorf("rsyslog did not start:\n%s", log)
 }
@@ -551,25 +470,6 @@ func seqsInFile(path string) ([]uint64, error) {
 }
 
 // metric reads one counter (summed over labels) from the admin port.
-func (r *runner) metric(admin, name string) uint64 {
-	resp, err := http.Get("http://" + admin + "/metrics")
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	var sum float64
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		l := sc.Text()
-		if strings.HasPrefix(l, name+"{") || strings.HasPrefix(l, name+" ") {
-			f := strings.Fields(l)
-			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
-			sum += v
-		}
-	}
-	return uint64(sum)
-}
-
 // udpDrops is the kernel's drop count for the UDP sockets on port.
 func udpDrops(port int) uint64 {
 	var total uint64

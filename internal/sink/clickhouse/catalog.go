@@ -13,7 +13,7 @@ import (
 // that old evidence reads with the names in force at the time. It returns
 // at once; the newest snapshot is written in the background, retried
 // until ClickHouse takes it.
-func (s *Sink) RecordCatalog(ix *enrich.Index) {
+func (s *Store) RecordCatalog(ix *enrich.Index) {
 	s.catalogMu.Lock()
 	s.catalogPending = ix
 	s.catalogMu.Unlock()
@@ -23,12 +23,12 @@ func (s *Sink) RecordCatalog(ix *enrich.Index) {
 	}
 }
 
-func (s *Sink) catalogWriter() {
-	defer s.wg.Done()
+func (s *Store) catalogWriter() {
+	defer s.bg.Done()
 	backoff := time.Second
 	for {
 		select {
-		case <-s.stop:
+		case <-s.quit:
 			s.writePendingCatalog() // one last try: a snapshot taken just before shutdown
 			return
 		case <-s.catalogKick:
@@ -36,7 +36,7 @@ func (s *Sink) catalogWriter() {
 		for !s.writePendingCatalog() {
 			s.log.Warn().Dur("retry_in", backoff).Msg("policy_rules snapshot failed; retrying")
 			select {
-			case <-s.stop:
+			case <-s.quit:
 				s.writePendingCatalog()
 				return
 			case <-time.After(backoff):
@@ -49,7 +49,7 @@ func (s *Sink) catalogWriter() {
 
 // writePendingCatalog writes the newest snapshot not yet written, and
 // reports whether nothing is left to write.
-func (s *Sink) writePendingCatalog() bool {
+func (s *Store) writePendingCatalog() bool {
 	s.catalogMu.Lock()
 	ix := s.catalogPending
 	s.catalogMu.Unlock()
@@ -69,7 +69,7 @@ func (s *Sink) writePendingCatalog() bool {
 	return true
 }
 
-func (s *Sink) insertCatalog(ix *enrich.Index) error {
+func (s *Store) insertCatalog(ix *enrich.Index) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.InsertTimeout))
 	defer cancel()
 	cols := insertColumns(policyColumns, s.profile)

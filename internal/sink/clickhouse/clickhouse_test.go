@@ -380,9 +380,9 @@ func (p *ackDropProxy) handle(client net.Conn) {
 			if n > 2048 && p.armed.CompareAndSwap(true, false) {
 				// Let the server read and commit the block, then drop its
 				// answer and the connection.
+				p.dropped.Add(1)
 				cut.Store(true)
 				time.Sleep(500 * time.Millisecond)
-				p.dropped.Add(1)
 				server.Close()
 				client.Close()
 				return

@@ -1,8 +1,6 @@
 package clickhouse
 
 import (
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -29,11 +27,18 @@ type Config struct {
 	Inserters     int             `yaml:"inserters"`
 	// MaxPendingBatches sealed batches may wait for an inserter; past that,
 	// Write blocks and the pipeline pushes back on the listeners.
-	MaxPendingBatches int             `yaml:"max_pending_batches"`
-	DialTimeout       config.Duration `yaml:"dial_timeout"`
-	InsertTimeout     config.Duration `yaml:"insert_timeout"`
-	MaxRetryBackoff   config.Duration `yaml:"max_retry_backoff"`
+	MaxPendingBatches int `yaml:"max_pending_batches"`
+	// MaxConnections caps the connection pool; 0 means inserters + 2, or
+	// 16 for a Kafka writer, whose every partition has its own inserters.
+	MaxConnections  int             `yaml:"max_connections"`
+	DialTimeout     config.Duration `yaml:"dial_timeout"`
+	InsertTimeout   config.Duration `yaml:"insert_timeout"`
+	MaxRetryBackoff config.Duration `yaml:"max_retry_backoff"`
 
+	// Cluster names the ClickHouse cluster (remote_servers) to create the
+	// schema on: Replicated tables on every shard behind Distributed ones,
+	// migrations ON CLUSTER. Needs the modern profile (22.8+) and Keeper.
+	Cluster       string `yaml:"cluster"`
 	CreateSchema  *bool  `yaml:"create_schema"`
 	Profile       string `yaml:"profile"` // auto, modern or compat
 	RetentionDays int    `yaml:"retention_days"`
@@ -43,13 +48,7 @@ type Config struct {
 }
 
 // TLS configures an encrypted connection to ClickHouse (its tcp_port_secure).
-type TLS struct {
-	CAFile             string `yaml:"ca_file"`
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
-	ServerName         string `yaml:"server_name"`
-	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
-}
+type TLS = config.ClientTLS
 
 func (c *Config) SetDefaults() {
 	if len(c.Addresses) == 0 {
@@ -106,6 +105,12 @@ func (c *Config) Validate() error {
 			return config.FieldError(fmt.Sprintf("addresses[%d]", i), fmt.Errorf("%q is not host:port", a))
 		}
 	}
+	if strings.ContainsAny(c.Cluster, "`'\" ") {
+		return config.FieldError("cluster", fmt.Errorf("%q: quotes and spaces are not allowed", c.Cluster))
+	}
+	if c.Cluster != "" && c.Profile == "compat" {
+		return config.FieldError("cluster", errors.New("cluster tables need the modern profile (ClickHouse 22.8 or later)"))
+	}
 	if strings.ContainsAny(c.Database, "`'\" ") {
 		return config.FieldError("database", fmt.Errorf("%q: quotes and spaces are not allowed", c.Database))
 	}
@@ -124,6 +129,8 @@ func (c *Config) Validate() error {
 		return config.FieldError("flush_interval", fmt.Errorf("%v is below 10ms", c.FlushInterval))
 	case c.Inserters < 1 || c.Inserters > 64:
 		return config.FieldError("inserters", fmt.Errorf("%d is outside 1..64", c.Inserters))
+	case c.MaxConnections < 0 || (c.MaxConnections > 0 && c.MaxConnections < c.Inserters):
+		return config.FieldError("max_connections", fmt.Errorf("%d is below inserters (%d)", c.MaxConnections, c.Inserters))
 	case c.MaxPendingBatches < 1:
 		return config.FieldError("max_pending_batches", errors.New("must be at least 1"))
 	case c.RetentionDays < 0:
@@ -137,7 +144,7 @@ func (c *Config) Validate() error {
 		}
 	}
 	if c.TLS != nil {
-		if _, err := c.TLS.config(); err != nil {
+		if _, err := c.TLS.Build(); err != nil {
 			return config.FieldError("tls", err)
 		}
 	}
@@ -153,35 +160,5 @@ func (c *Config) password() (string, error) {
 	if c.PasswordFile == "" {
 		return c.Password, nil
 	}
-	b, err := os.ReadFile(c.PasswordFile)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimRight(string(b), "\r\n"), nil
-}
-
-func (t *TLS) config() (*tls.Config, error) {
-	cfg := &tls.Config{ServerName: t.ServerName, InsecureSkipVerify: t.InsecureSkipVerify, MinVersion: tls.VersionTLS12}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
-		if err != nil {
-			return nil, fmt.Errorf("ca_file: %w", err)
-		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("ca_file %s: no PEM certificates", t.CAFile)
-		}
-		cfg.RootCAs = pool
-	}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		return nil, errors.New("cert_file and key_file go together")
-	}
-	if t.CertFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("client certificate: %w", err)
-		}
-		cfg.Certificates = []tls.Certificate{cert}
-	}
-	return cfg, nil
+	return config.ReadSecret(c.PasswordFile)
 }

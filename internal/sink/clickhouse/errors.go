@@ -109,7 +109,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 // deadLetter writes the batch's rows to a file and reports whether they are
 // safely there; if not, the batch is not reported durable and the spool
 // keeps its events for the next start.
-func (s *Sink) deadLetter(b *batch, cause error) bool {
+func (s *Store) deadLetter(b *batch, cause error) bool {
 	s.m.deadLettered.Add(float64(b.rows()))
 	path := filepath.Join(s.cfg.DeadLetterDir, fmt.Sprintf("clickhouse-%s-%06d-%s.jsonl",
 		time.Now().UTC().Format("20060102T150405"), b.seq, hex.EncodeToString(b.id[:4])))

@@ -28,19 +28,27 @@ var migrations = []migration{
 // schemaVersion is the version a fully migrated database has.
 var schemaVersion = migrations[len(migrations)-1].version
 
+// migrationTableDDL: on a cluster every server is a replica of one
+// schema_migrations table (no shard in its Keeper path), so a migration
+// recorded through any server is seen by all.
 func migrationTableDDL(o Options) []statement {
-	return []statement{{"schema_migrations", fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.schema_migrations (
+	l := layout{o: o, db: quoteIdent(o.Database)}
+	engine := "MergeTree()"
+	if l.clustered() {
+		engine = fmt.Sprintf("ReplicatedMergeTree(%s, '{shard}-{replica}')", quoteString("/clickhouse/tables/vca-schema/"+o.Database+"/schema_migrations"))
+	}
+	return []statement{{"schema_migrations", fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s.schema_migrations%s (
   version UInt32,
   description String,
   profile LowCardinality(String),
   applied_at DateTime('UTC')
-) ENGINE = MergeTree() ORDER BY version`, quoteIdent(o.Database))}}
+) ENGINE = %s ORDER BY version`, l.db, l.onCluster(), engine)}}
 }
 
 // migrate brings the database to schemaVersion and returns the migrations it
 // applied.
 func migrate(ctx context.Context, conn driver.Conn, p Profile, o Options) ([]uint32, error) {
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(o.Database)); err != nil {
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(o.Database)+layout{o: o}.onCluster()); err != nil {
 		return nil, fmt.Errorf("create database %s: %w", o.Database, err)
 	}
 	for _, s := range migrationTableDDL(o) {

@@ -3,11 +3,9 @@ package clickhouse
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/chdb"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
 
@@ -16,24 +14,7 @@ import (
 // for the modern profile and chdb has no TCP server, so rows go in as
 // JSONEachRow built from the same encoder the sink uses.
 func TestModernProfileOnChdb(t *testing.T) {
-	if os.Getenv("CHDB_LIB_PATH") == "" {
-		if os.Getenv("CHDB_REQUIRED") == "1" {
-			t.Fatal("CHDB_LIB_PATH is not set but CHDB_REQUIRED=1")
-		}
-		t.Skip("CHDB_LIB_PATH not set (scripts/fetch-chdb.sh)")
-	}
-	db, err := chdb.Open(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	exec := func(sql string) []byte {
-		t.Helper()
-		out, err := db.Query(sql, "JSONEachRow")
-		if err != nil {
-			t.Fatalf("%v\n%s", err, sql)
-		}
-		return out
-	}
+	exec := chdbExec(t)
 	const name = "vca_modern"
 	exec("DROP DATABASE IF EXISTS " + name)
 	// The DDL with a retention TTL must be valid; the replay below runs

@@ -73,8 +73,8 @@ func partitionLiteral(table, partition string) string {
 }
 
 // retention runs dropExpired at start and then hourly.
-func (s *Sink) retention() {
-	defer s.wg.Done()
+func (s *Store) retention() {
+	defer s.bg.Done()
 	t := time.NewTicker(time.Hour)
 	defer t.Stop()
 	for {
@@ -87,7 +87,7 @@ func (s *Sink) retention() {
 			s.log.Info().Strs("partitions", dropped).Int("retention_days", s.cfg.RetentionDays).Msg("dropped expired partitions")
 		}
 		select {
-		case <-s.stop:
+		case <-s.quit:
 			return
 		case <-t.C:
 		}

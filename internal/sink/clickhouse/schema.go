@@ -224,12 +224,71 @@ var policyColumns = []column{
 type Options struct {
 	Database      string
 	RetentionDays int // 0 keeps everything
+	// Cluster, when set, renders the DDL for a ClickHouse cluster: every
+	// statement ON CLUSTER, each table as a Replicated* engine named
+	// <table>_local on every shard, and under the table's own name a
+	// Distributed table over them, which inserts and queries use, so the
+	// sink, the dashboards and the exports are unchanged. Views run on
+	// each shard, from dcf_events_local into the local rollups.
+	Cluster string
+}
+
+// layout names and engines the tables of a single server or a cluster.
+type layout struct {
+	o  Options
+	db string
+}
+
+func (l layout) clustered() bool { return l.o.Cluster != "" }
+
+// onCluster is the ON CLUSTER clause, or nothing.
+func (l layout) onCluster() string {
+	if !l.clustered() {
+		return ""
+	}
+	return " ON CLUSTER " + quoteIdent(l.o.Cluster)
+}
+
+// stored is the qualified name of the table that holds the rows: the table
+// itself, or its shard-local part on a cluster.
+func (l layout) stored(table string) string {
+	if l.clustered() {
+		table += "_local"
+	}
+	return l.db + "." + quoteIdent(table)
+}
+
+// engine is a MergeTree family engine, replicated on a cluster; the
+// Keeper path holds the shard, database and table, the replica name comes
+// from each server's macros.
+func (l layout) engine(family, table string) string {
+	if !l.clustered() {
+		return family + "()"
+	}
+	path := fmt.Sprintf("/clickhouse/tables/{shard}/%s/%s_local", l.o.Database, table)
+	return fmt.Sprintf("Replicated%s(%s, '{replica}')", family, quoteString(path))
+}
+
+// distributed is, on a cluster, the table under the plain name that spreads
+// inserts over the shards by key and gathers queries from them.
+func (l layout) distributed(table, shardKey string) []statement {
+	if !l.clustered() {
+		return nil
+	}
+	return []statement{{table + " distributed", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s.%s%s AS %s\nENGINE = Distributed(%s, %s, %s, %s)",
+		l.db, quoteIdent(table), l.onCluster(), l.stored(table), quoteString(l.o.Cluster), quoteString(l.o.Database),
+		quoteString(table+"_local"), shardKey)}}
 }
 
 // ddl renders the statements that create the whole schema.
+//
+// On a cluster the rows of one event always go to the same shard (the
+// shard key hashes event_id), so ReplacingMergeTree collapses replays
+// there and FINAL through the Distributed table stays exact; a hash chain's
+// batch records share a shard (the key hashes chain_id).
 func ddl(p Profile, o Options) []statement {
-	db := quoteIdent(o.Database)
-	q := func(table string) string { return db + "." + quoteIdent(table) }
+	l := layout{o: o, db: quoteIdent(o.Database)}
+	on := l.onCluster()
 	ttl := func(expr string) string {
 		if p != Modern || o.RetentionDays <= 0 {
 			return ""
@@ -240,15 +299,19 @@ func ddl(p Profile, o Options) []statement {
 	// must cover the batches that can be retried at once.
 	settings := "\nSETTINGS index_granularity = 8192"
 	if p == Modern {
-		settings += ", ttl_only_drop_parts = 1, non_replicated_deduplication_window = 10000"
+		window := "non_replicated_deduplication_window"
+		if l.clustered() {
+			window = "replicated_deduplication_window"
+		}
+		settings += ", ttl_only_drop_parts = 1, " + window + " = 10000"
 	}
 	var index string
 	if p == Modern {
 		index = ",\n  INDEX sni_bloom sni TYPE bloom_filter(0.01) GRANULARITY 4"
 	}
 	rollup := func(name, bucket string) []statement {
-		return []statement{
-			{name + " table", fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s (
+		out := []statement{
+			{name + " table", fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
   bucket DateTime('UTC'),
   gateway LowCardinality(String),
   kind LowCardinality(String),
@@ -259,35 +322,38 @@ func ddl(p Profile, o Options) []statement {
   src_group %s,
   events AggregateFunction(uniq, FixedString(16)),
   last_seen AggregateFunction(max, %s)
-) ENGINE = AggregatingMergeTree()
+) ENGINE = %s
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (bucket, action, rule_uuid, rule_name, enforced, src_group, gateway, kind)%s`,
-				q(name), computedString(p), tTimeBare(p), ttl("bucket"))},
-			{name + " view", fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s TO %s AS
+				l.stored(name), on, computedString(p), tTimeBare(p), l.engine("AggregatingMergeTree", name), ttl("bucket"))},
+			{name + " view", fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s%s TO %s AS
 SELECT %s(toDateTime(event_time)) AS bucket, gateway, kind, rule_uuid, rule_name, action,
   ifNull(enforced, 2) AS enforced,
   if(empty(src_groups), '', src_groups[1]) AS src_group,
   uniqState(event_id) AS events, maxState(event_time) AS last_seen
 FROM %s
 GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_group`,
-				q(name+"_mv"), q(name), bucket, q("dcf_events"))},
+				l.db, quoteIdent(name+"_mv"), on, l.stored(name), bucket, l.stored("dcf_events"))},
 		}
+		return append(out, l.distributed(name, "rand()")...)
 	}
 	out := []statement{
-		{"database", "CREATE DATABASE IF NOT EXISTS " + db},
-		{"dcf_events", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY date\nORDER BY (action, rule_uuid, gateway, event_time, event_id)%s%s",
-			q("dcf_events"), renderColumns(columnsSince(eventColumns, 0), p), index, ttl("event_time"), settings)},
-		{"raw_unparsed", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY date\nORDER BY (received_at, event_id)%s%s",
-			q("raw_unparsed"), renderColumns(unparsedColumns, p), ttl("received_at"), settings)},
+		{"database", "CREATE DATABASE IF NOT EXISTS " + l.db + on},
+		{"dcf_events", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s (\n%s%s\n) ENGINE = %s\nPARTITION BY date\nORDER BY (action, rule_uuid, gateway, event_time, event_id)%s%s",
+			l.stored("dcf_events"), on, renderColumns(columnsSince(eventColumns, 0), p), index, l.engine("ReplacingMergeTree", "dcf_events"), ttl("event_time"), settings)},
 	}
+	out = append(out, l.distributed("dcf_events", "cityHash64(event_id)")...)
+	out = append(out, statement{"raw_unparsed", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s (\n%s\n) ENGINE = %s\nPARTITION BY date\nORDER BY (received_at, event_id)%s%s",
+		l.stored("raw_unparsed"), on, renderColumns(unparsedColumns, p), l.engine("ReplacingMergeTree", "raw_unparsed"), ttl("received_at"), settings)})
+	out = append(out, l.distributed("raw_unparsed", "cityHash64(event_id)")...)
 	out = append(out, rollup("dcf_rollup_minute", "toStartOfMinute")...)
 	out = append(out, rollup("dcf_rollup_hour", "toStartOfHour")...)
-	out = append(out,
-		statement{"policy_rules", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY toYYYYMM(loaded_at)\nORDER BY (catalog_version, priority, rule_name, rule_uuid)",
-			q("policy_rules"), renderColumns(policyColumns, p))},
-		statement{"ingest_batches", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (\n%s\n) ENGINE = ReplacingMergeTree()\nPARTITION BY toYYYYMM(inserted_at)\nORDER BY (chain_id, seq)",
-			q("ingest_batches"), renderColumns(batchColumns, p))},
-	)
+	out = append(out, statement{"policy_rules", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s (\n%s\n) ENGINE = %s\nPARTITION BY toYYYYMM(loaded_at)\nORDER BY (catalog_version, priority, rule_name, rule_uuid)",
+		l.stored("policy_rules"), on, renderColumns(policyColumns, p), l.engine("ReplacingMergeTree", "policy_rules"))})
+	out = append(out, l.distributed("policy_rules", "cityHash64(catalog_version)")...)
+	out = append(out, statement{"ingest_batches", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s (\n%s\n) ENGINE = %s\nPARTITION BY toYYYYMM(inserted_at)\nORDER BY (chain_id, seq)",
+		l.stored("ingest_batches"), on, renderColumns(batchColumns, p), l.engine("ReplacingMergeTree", "ingest_batches"))})
+	out = append(out, l.distributed("ingest_batches", "cityHash64(chain_id)")...)
 	return out
 }
 
@@ -311,9 +377,16 @@ func addColumns(table string, cols []column, v uint32) func(Profile, Options) []
 		if p == Modern {
 			ifNotExists = "IF NOT EXISTS "
 		}
+		l := layout{o: o, db: quoteIdent(o.Database)}
+		targets := []string{l.stored(table)}
+		if l.clustered() {
+			targets = append(targets, l.db+"."+quoteIdent(table)) // the Distributed table
+		}
 		for _, c := range columnsSince(cols, v) {
-			out = append(out, statement{table + "." + c.name, fmt.Sprintf("ALTER TABLE %s.%s ADD COLUMN %s%s",
-				quoteIdent(o.Database), quoteIdent(table), ifNotExists, strings.TrimSpace(renderColumns([]column{c}, p)))})
+			for _, target := range targets {
+				out = append(out, statement{table + "." + c.name, fmt.Sprintf("ALTER TABLE %s%s ADD COLUMN %s%s",
+					target, l.onCluster(), ifNotExists, strings.TrimSpace(renderColumns([]column{c}, p)))})
+			}
 		}
 		return out
 	}

@@ -38,12 +38,10 @@ import (
 // parallel), so the newest ingest_batches row of a chain marks a point
 // before which every event is stored: Resume reports it after a restart.
 type Sink struct {
-	cfg     Config
-	conn    driver.Conn
-	profile Profile
-	version string
-	log     zerolog.Logger
-	m       *metrics
+	*Store
+	chainID   string
+	ownStore  bool // Shutdown closes the store too
+	batchSize int
 
 	mu     sync.Mutex
 	open   *batch
@@ -55,14 +53,37 @@ type Sink struct {
 	lastRecorded chan struct{}
 	resumeLast   [16]byte // last_event_id of the newest ingest_batches row
 	haveResume   bool
-	pending      chan *batch
 	stop         chan struct{}
-	wg           sync.WaitGroup
+	wg           sync.WaitGroup // the ticker
+	inflight     sync.WaitGroup // sealed batches not yet stored
 	closed       bool
+}
+
+// Store is one connection to ClickHouse with its schema profile and
+// metrics, shared by every hash chain written through it. It also keeps
+// policy_rules current and, on servers without TTL, drops expired
+// partitions.
+type Store struct {
+	cfg     Config
+	conn    driver.Conn
+	profile Profile
+	version string
+	log     zerolog.Logger
+	m       *metrics
+
+	// pending holds sealed batches of every sink for the inserters, which
+	// take as many as fit in batch_size rows into one INSERT.
+	pending   chan *batch
+	pendingMu sync.RWMutex // senders hold it shared; Close exclusive
+	closed    bool
+	ins       sync.WaitGroup
 
 	catalogMu      sync.Mutex
 	catalogPending *enrich.Index
 	catalogKick    chan struct{}
+	quit           chan struct{}
+	bg             sync.WaitGroup
+	closeOnce      sync.Once
 }
 
 // batch is a sealed or open unit of insertion: rows for dcf_events and
@@ -79,10 +100,10 @@ type batch struct {
 	prev     [32]byte
 	chain    [32]byte
 	sealedAt time.Time
-	done     int // insert steps already accepted, so a retry resumes
 	waiters  []*waiter
 	recorded chan struct{} // closed when the ingest_batches row is in (or the batch dead-lettered)
 	prevRec  chan struct{}
+	owner    *Sink
 }
 
 // waiter runs one Write's durable callback once every batch holding part of
@@ -100,22 +121,91 @@ func (w *waiter) release() {
 
 func (b *batch) rows() int { return b.events.rows + b.unparsed.rows }
 
-// New connects, picks the schema profile from the server version, migrates
-// the schema when create_schema is on, and starts the inserters.
+// New opens a store and a sink writing the chain cfg.ChainID through it;
+// closing the sink closes the store.
 func New(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog.Logger) (*Sink, error) {
+	st, err := OpenStore(ctx, cfg, reg, log)
+	if err != nil {
+		return nil, err
+	}
+	s, err := st.NewSink(ctx, cfg.ChainID, 1)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	s.ownStore = true
+	return s, nil
+}
+
+// OpenStore connects, picks the schema profile from the server version,
+// migrates the schema when create_schema is on, and starts the background
+// writers of policy_rules and (compat profile) retention.
+func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog.Logger) (*Store, error) {
 	conn, err := Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{cfg: cfg, conn: conn, log: log.With().Str("sink", "clickhouse").Logger(),
-		m: newMetrics(reg), pending: make(chan *batch, cfg.MaxPendingBatches), stop: make(chan struct{}), catalogKick: make(chan struct{}, 1),
-		lastRecorded: make(chan struct{})}
-	close(s.lastRecorded)
-	if err := s.start(ctx); err != nil {
+	st := &Store{cfg: cfg, conn: conn, log: log.With().Str("sink", "clickhouse").Logger(), m: newMetrics(reg),
+		catalogKick: make(chan struct{}, 1), quit: make(chan struct{}), pending: make(chan *batch, cfg.MaxPendingBatches)}
+	if err := st.start(ctx); err != nil {
 		conn.Close()
 		return nil, err
 	}
+	for range cfg.Inserters {
+		st.ins.Add(1)
+		go st.inserter()
+	}
+	return st, nil
+}
+
+// NewSink starts a sink that writes the hash chain chainID, continuing it
+// where ClickHouse says it stopped. One writer per chain at a time.
+//
+// share is the number of sinks writing through the store at once (a Kafka
+// writer's partitions). They split batch_size, so that the rows buffered
+// stay about those of one sink whatever the partition count; the inserters
+// put the sealed batches of all of them into shared INSERTs of up to
+// batch_size rows, so ClickHouse still sees large blocks.
+func (st *Store) NewSink(ctx context.Context, chainID string, share int) (*Sink, error) {
+	share = max(share, 1)
+	s := &Sink{Store: st, chainID: chainID, stop: make(chan struct{}),
+		lastRecorded: make(chan struct{}), batchSize: max(st.cfg.BatchSize/share, min(st.cfg.BatchSize, 1000))}
+	close(s.lastRecorded)
+	if err := s.loadChain(ctx); err != nil {
+		return nil, err
+	}
+	s.open = s.newBatch()
+	s.wg.Add(1)
+	go s.ticker()
 	return s, nil
+}
+
+// Close is Shutdown without a deadline.
+func (st *Store) Close() error { return st.Shutdown(context.Background()) }
+
+// Shutdown inserts the batches still queued (close the sinks first), until
+// ctx ends; then it stops the background writers (the newest policy_rules
+// snapshot gets one last try) and closes the connection.
+func (st *Store) Shutdown(ctx context.Context) error {
+	var err error
+	st.closeOnce.Do(func() {
+		st.pendingMu.Lock()
+		st.closed = true
+		close(st.pending)
+		st.pendingMu.Unlock()
+		done := make(chan struct{})
+		go func() { st.ins.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			err = fmt.Errorf("clickhouse: shutdown deadline passed with %d batches not inserted", len(st.pending)+1)
+			st.log.Error().Err(err).Msg("closing with batches outstanding; they were not reported durable")
+		}
+		close(st.quit)
+		st.bg.Wait()
+		err = errors.Join(err, st.conn.Close())
+	})
+	return err
 }
 
 // Open connects to ClickHouse as configured and checks the connection.
@@ -124,13 +214,17 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clickhouse password_file: %w", err)
 	}
+	conns := cfg.MaxConnections
+	if conns == 0 {
+		conns = cfg.Inserters + 2
+	}
 	opts := &clickhouse.Options{
 		Addr:            cfg.Addresses,
 		Auth:            clickhouse.Auth{Database: "default", Username: cfg.Username, Password: pw},
 		DialTimeout:     time.Duration(cfg.DialTimeout),
 		ReadTimeout:     time.Duration(cfg.InsertTimeout),
-		MaxOpenConns:    cfg.Inserters + 2,
-		MaxIdleConns:    cfg.Inserters + 2,
+		MaxOpenConns:    conns,
+		MaxIdleConns:    conns,
 		ConnMaxLifetime: time.Hour,
 	}
 	switch cfg.Compression {
@@ -140,7 +234,7 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionZSTD}
 	}
 	if cfg.TLS != nil {
-		if opts.TLS, err = cfg.TLS.config(); err != nil {
+		if opts.TLS, err = cfg.TLS.Build(); err != nil {
 			return nil, err
 		}
 	}
@@ -155,7 +249,7 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 	return conn, nil
 }
 
-func (s *Sink) start(ctx context.Context) error {
+func (s *Store) start(ctx context.Context) error {
 	v, err := s.conn.ServerVersion()
 	if err != nil {
 		return fmt.Errorf("clickhouse server version: %w", err)
@@ -167,8 +261,11 @@ func (s *Sink) start(ctx context.Context) error {
 	}
 	s.log.Info().Str("server", s.version).Str("profile", s.profile.String()).Str("database", s.cfg.Database).
 		Msg("clickhouse connected; schema profile chosen from the server version")
+	if s.cfg.Cluster != "" && s.profile != Modern {
+		return fmt.Errorf("clickhouse cluster %q: server %s is older than 22.8; cluster tables need the modern profile", s.cfg.Cluster, s.version)
+	}
 	if *s.cfg.CreateSchema {
-		applied, err := migrate(ctx, s.conn, s.profile, Options{Database: s.cfg.Database, RetentionDays: s.cfg.RetentionDays})
+		applied, err := migrate(ctx, s.conn, s.profile, Options{Database: s.cfg.Database, RetentionDays: s.cfg.RetentionDays, Cluster: s.cfg.Cluster})
 		if err != nil {
 			return fmt.Errorf("clickhouse schema: %w", err)
 		}
@@ -176,19 +273,10 @@ func (s *Sink) start(ctx context.Context) error {
 			s.log.Info().Uints32("migrations", applied).Msg("clickhouse schema migrated")
 		}
 	}
-	if err := s.loadChain(ctx); err != nil {
-		return err
-	}
-	s.open = s.newBatch()
-	for range s.cfg.Inserters {
-		s.wg.Add(1)
-		go s.inserter()
-	}
-	s.wg.Add(2)
-	go s.ticker()
+	s.bg.Add(1)
 	go s.catalogWriter()
 	if s.profile == Compat && s.cfg.RetentionDays > 0 {
-		s.wg.Add(1)
+		s.bg.Add(1)
 		go s.retention()
 	}
 	return nil
@@ -197,7 +285,7 @@ func (s *Sink) start(ctx context.Context) error {
 // loadChain continues this collector's hash chain where it stopped.
 func (s *Sink) loadChain(ctx context.Context) error {
 	q := fmt.Sprintf("SELECT seq, chain_sha256, last_event_id FROM %s.ingest_batches FINAL WHERE chain_id = ? ORDER BY seq DESC LIMIT 1", quoteIdent(s.cfg.Database))
-	rows, err := s.conn.Query(ctx, q, s.cfg.ChainID)
+	rows, err := s.conn.Query(ctx, q, s.chainID)
 	if err != nil {
 		return fmt.Errorf("clickhouse: read ingest_batches: %w", err)
 	}
@@ -214,8 +302,9 @@ func (s *Sink) loadChain(ctx context.Context) error {
 	return rows.Err()
 }
 
-// Resume reports the last event of the spool that this chain's newest
-// ingest_batches row covers; every earlier event of that spool is stored.
+// Resume reports the last event of the spool (for a Kafka writer: of the
+// partition) that this chain's newest ingest_batches row covers; every
+// earlier one is stored.
 func (s *Sink) Resume(_ context.Context, spoolID [8]byte) (uint64, bool, error) {
 	if !s.haveResume || [8]byte(s.resumeLast[:8]) != spoolID {
 		return 0, false, nil
@@ -230,7 +319,7 @@ func (s *Sink) Name() string { return "clickhouse" }
 
 func (s *Sink) newBatch() *batch {
 	return &batch{
-		events:   newTable("dcf_events", eventFields, eventColumns, s.profile, s.cfg.BatchSize),
+		events:   newTable("dcf_events", eventFields, eventColumns, s.profile, s.batchSize),
 		unparsed: newTable("raw_unparsed", unparsedFields, unparsedColumns, s.profile, 0),
 	}
 }
@@ -265,7 +354,7 @@ func (s *Sink) Write(ctx context.Context, events []parse.Event, durable func()) 
 		} else {
 			b.events.add(e, &b.arena)
 		}
-		if b.rows() >= s.cfg.BatchSize {
+		if b.rows() >= s.batchSize {
 			if err := s.sealLocked(); err != nil {
 				return err
 			}
@@ -283,6 +372,7 @@ func (s *Sink) sealLocked() error {
 	s.seq++
 	b.seq = s.seq
 	b.sealedAt = time.Now()
+	b.owner = s
 	b.id = batchID(b)
 	for _, t := range []*table{b.events, b.unparsed} {
 		ids := t.column("batch_id")
@@ -295,19 +385,32 @@ func (s *Sink) sealLocked() error {
 	b.chain = chainHash(b.prev, b.content)
 	s.chain = b.chain
 	b.prevRec, b.recorded = s.lastRecorded, make(chan struct{})
-	s.lastRecorded = b.recorded
 	s.open = s.newBatch()
-	s.m.pending.Inc()
-	s.m.batchRows.Observe(float64(b.rows()))
+	return s.enqueue(b)
+}
+
+// enqueue hands a sealed batch to the store's inserters, waiting while
+// max_pending_batches are queued: the pipeline, and through it the
+// listeners, slow down instead of dropping. The batch is sealed and
+// chained, so it is queued even past a cancelled context.
+func (s *Sink) enqueue(b *batch) error {
+	st := s.Store
+	st.pendingMu.RLock()
+	defer st.pendingMu.RUnlock()
+	if st.closed {
+		close(b.recorded) // the chain's next batch must not wait for it
+		return errors.New("clickhouse store is closed; the batch stays with its source")
+	}
+	s.inflight.Add(1)
+	st.m.pending.Inc()
+	st.m.batchRows.Observe(float64(b.rows()))
 	select {
-	case s.pending <- b:
+	case st.pending <- b:
 		return nil
 	default:
 	}
-	// Every inserter is busy: wait, and so slow the pipeline down. The batch
-	// is sealed and chained, so it is queued even past a cancelled context.
-	s.m.blocked.Inc()
-	s.pending <- b
+	st.m.blocked.Inc()
+	st.pending <- b
 	return nil
 }
 
@@ -397,132 +500,225 @@ func (s *Sink) ticker() {
 	}
 }
 
-func (s *Sink) inserter() {
-	defer s.wg.Done()
-	for b := range s.pending {
-		s.insert(b)
-		s.m.pending.Dec()
+// group is sealed batches, of one or several sinks, inserted together: one
+// INSERT per table for all their rows, then one for their ingest_batches
+// rows. A retry repeats the same group with the same tokens.
+type group struct {
+	batches []*batch
+	token   string // insert_deduplication_token prefix
+	done    int    // insert steps already accepted, so a retry resumes
+}
+
+func newGroup(batches []*batch) *group {
+	g := &group{batches: batches}
+	if len(batches) == 1 {
+		g.token = hex.EncodeToString(batches[0].id[:])
+		return g
+	}
+	h := sha256.New()
+	for _, b := range batches {
+		h.Write(b.id[:])
+	}
+	g.token = hex.EncodeToString(h.Sum(nil)[:16])
+	return g
+}
+
+func (st *Store) inserter() {
+	defer st.ins.Done()
+	for b := range st.pending {
+		batches, rows := []*batch{b}, b.rows()
+	more:
+		for rows < st.cfg.BatchSize {
+			select {
+			case nb, ok := <-st.pending:
+				if !ok {
+					break more
+				}
+				batches, rows = append(batches, nb), rows+nb.rows()
+			default:
+				break more
+			}
+		}
+		st.insert(newGroup(batches))
 	}
 }
 
-// insert runs the batch's three inserts, retrying retriable failures with
-// capped exponential backoff and jitter until they succeed.
-func (s *Sink) insert(b *batch) {
+// insert runs the group's inserts, retrying retriable failures with capped
+// exponential backoff and jitter until they succeed. A group that
+// ClickHouse refuses for good is split, so that only the batch at fault is
+// dead-lettered.
+func (st *Store) insert(g *group) {
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
-		err := s.insertOnce(b)
+		err := st.insertOnce(g)
 		if err == nil {
-			s.m.latency.Observe(time.Since(b.sealedAt).Seconds())
-			close(b.recorded)
-			s.stored(b)
-			return
-		}
-		if !Retriable(err) {
-			s.m.failures.WithLabelValues("false").Inc()
-			close(b.recorded)
-			if s.deadLetter(b, err) {
-				s.stored(b)
+			for _, b := range g.batches {
+				st.m.latency.Observe(time.Since(b.sealedAt).Seconds())
+				close(b.recorded)
+				b.stored()
 			}
 			return
 		}
-		s.m.failures.WithLabelValues("true").Inc()
+		if !Retriable(err) {
+			st.m.failures.WithLabelValues("false").Inc()
+			if len(g.batches) > 1 && g.done == 0 {
+				for _, b := range g.batches {
+					st.insert(newGroup([]*batch{b}))
+				}
+				return
+			}
+			for _, b := range g.batches {
+				close(b.recorded)
+				if st.deadLetter(b, err) {
+					b.stored()
+				} else {
+					b.abandon()
+				}
+			}
+			return
+		}
+		st.m.failures.WithLabelValues("true").Inc()
 		if attempt == 0 || attempt%20 == 0 {
-			s.log.Warn().Err(err).Uint64("seq", b.seq).Int("rows", b.rows()).Int("attempt", attempt+1).
-				Msg("clickhouse insert failed; retrying the same batch")
+			st.log.Warn().Err(err).Int("batches", len(g.batches)).Int("rows", g.rows()).Int("attempt", attempt+1).
+				Msg("clickhouse insert failed; retrying the same batches")
 		}
 		time.Sleep(backoff/2 + rand.N(backoff/2+1))
-		backoff = min(backoff*2, time.Duration(s.cfg.MaxRetryBackoff))
+		backoff = min(backoff*2, time.Duration(st.cfg.MaxRetryBackoff))
 	}
 }
 
+func (g *group) rows() int {
+	n := 0
+	for _, b := range g.batches {
+		n += b.rows()
+	}
+	return n
+}
+
 // stored runs the durable callbacks of the writes the batch completes.
-func (s *Sink) stored(b *batch) {
+func (b *batch) stored() {
 	for _, w := range b.waiters {
 		w.release()
 	}
 	b.waiters = nil
+	b.abandon()
 }
 
-func (s *Sink) insertOnce(b *batch) error {
+// abandon ends the batch's part in its sink's shutdown accounting.
+func (b *batch) abandon() {
+	b.owner.Store.m.pending.Dec()
+	b.owner.inflight.Done()
+}
+
+func (st *Store) insertOnce(g *group) error {
 	steps := []func() error{
-		func() error { return s.insertTable(b, b.events) },
-		func() error { return s.insertTable(b, b.unparsed) },
+		func() error { return st.insertTable(g, "dcf_events", func(b *batch) *table { return b.events }) },
+		func() error { return st.insertTable(g, "raw_unparsed", func(b *batch) *table { return b.unparsed }) },
 		func() error {
-			<-b.prevRec // keep ingest_batches a gapless prefix of the chain
-			return s.insertBatchRecord(b)
+			// Keep ingest_batches a gapless prefix of every chain: wait for
+			// the rows of earlier batches outside this group.
+			in := map[chan struct{}]bool{}
+			for _, b := range g.batches {
+				in[b.recorded] = true
+			}
+			for _, b := range g.batches {
+				if !in[b.prevRec] {
+					<-b.prevRec
+				}
+			}
+			return st.insertBatchRecords(g)
 		},
 	}
-	for b.done < len(steps) {
-		if err := steps[b.done](); err != nil {
+	for g.done < len(steps) {
+		if err := steps[g.done](); err != nil {
 			return err
 		}
-		b.done++
+		g.done++
 	}
 	return nil
 }
 
-func (s *Sink) insertCtx(token string) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.InsertTimeout))
-	if s.profile == Modern {
+func (st *Store) insertCtx(token string) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(st.cfg.InsertTimeout))
+	if st.profile == Modern {
 		// Replays of the same block are dropped by the server, materialized
 		// views included. 18.16 has neither setting (and rejects string
 		// settings): there ReplacingMergeTree on event_id deduplicates.
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(clickhouse.Settings{
+		set := clickhouse.Settings{
 			"insert_deduplication_token":                         token,
 			"deduplicate_blocks_in_dependent_materialized_views": 1,
-		}))
+		}
+		if st.cfg.Cluster != "" {
+			// The insert returns once every shard has its rows, not when
+			// they are queued on this server: durable means stored.
+			set["insert_distributed_sync"] = 1
+		}
+		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(set))
 	}
 	return ctx, cancel
 }
 
-func (s *Sink) insertTable(b *batch, t *table) error {
-	if t.rows == 0 {
+// insertTable sends one table's rows of every batch of the group as one
+// block.
+func (st *Store) insertTable(g *group, name string, pick func(*batch) *table) error {
+	var tables []*table
+	rows := 0
+	for _, b := range g.batches {
+		if t := pick(b); t.rows > 0 {
+			tables, rows = append(tables, t), rows+t.rows
+		}
+	}
+	if rows == 0 {
 		return nil
 	}
-	ctx, cancel := s.insertCtx(hex.EncodeToString(b.id[:]) + "-" + t.name)
+	ctx, cancel := st.insertCtx(g.token + "-" + name)
 	defer cancel()
 	start := time.Now()
-	q := fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(s.cfg.Database), quoteIdent(t.name), joinIdents(t.columnNames()))
-	pb, err := s.conn.PrepareBatch(ctx, q)
+	q := fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(st.cfg.Database), quoteIdent(name), joinIdents(tables[0].columnNames()))
+	pb, err := st.conn.PrepareBatch(ctx, q)
 	if err != nil {
 		return err
 	}
 	defer pb.Abort()
-	for i := range t.cols {
-		if err := pb.Column(i).Append(t.cols[i].values()); err != nil {
-			return &encodeError{column: t.cols[i].name, err: err}
+	for i := range tables[0].cols {
+		for _, t := range tables {
+			if err := pb.Column(i).Append(t.cols[i].values()); err != nil {
+				return &encodeError{column: t.cols[i].name, err: err}
+			}
 		}
 	}
 	if err := pb.Send(); err != nil {
 		return err
 	}
-	s.m.insertDuration.WithLabelValues(t.name).Observe(time.Since(start).Seconds())
-	s.m.rows.WithLabelValues(t.name).Add(float64(t.rows))
+	st.m.insertDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+	st.m.rows.WithLabelValues(name).Add(float64(rows))
 	return nil
 }
 
-func (s *Sink) insertBatchRecord(b *batch) error {
-	ctx, cancel := s.insertCtx(hex.EncodeToString(b.id[:]) + "-batch")
+func (st *Store) insertBatchRecords(g *group) error {
+	ctx, cancel := st.insertCtx(g.token + "-batch")
 	defer cancel()
-	cols := insertColumns(batchColumns, s.profile)
-	pb, err := s.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.ingest_batches (%s)", quoteIdent(s.cfg.Database), joinIdents(cols)))
+	cols := insertColumns(batchColumns, st.profile)
+	pb, err := st.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.ingest_batches (%s)", quoteIdent(st.cfg.Database), joinIdents(cols)))
 	if err != nil {
 		return err
 	}
 	defer pb.Abort()
 	now := time.Now().UTC()
-	vals := map[string]any{
-		"chain_id": s.cfg.ChainID, "seq": b.seq, "batch_id": b.id[:], "inserted_at": now,
-		"inserted_ms": uint16(now.Nanosecond() / 1e6), "first_event_id": b.first[:], "last_event_id": b.last[:],
-		"rows": uint32(b.events.rows), "unparsed_rows": uint32(b.unparsed.rows),
-		"content_sha256": b.content[:], "prev_sha256": b.prev[:], "chain_sha256": b.chain[:],
-	}
 	row := make([]any, len(cols))
-	for i, c := range cols {
-		row[i] = vals[c]
-	}
-	if err := pb.Append(row...); err != nil {
-		return &encodeError{column: "ingest_batches", err: err}
+	for _, b := range g.batches {
+		vals := map[string]any{
+			"chain_id": b.owner.chainID, "seq": b.seq, "batch_id": b.id[:], "inserted_at": now,
+			"inserted_ms": uint16(now.Nanosecond() / 1e6), "first_event_id": b.first[:], "last_event_id": b.last[:],
+			"rows": uint32(b.events.rows), "unparsed_rows": uint32(b.unparsed.rows),
+			"content_sha256": b.content[:], "prev_sha256": b.prev[:], "chain_sha256": b.chain[:],
+		}
+		for i, c := range cols {
+			row[i] = vals[c]
+		}
+		if err := pb.Append(row...); err != nil {
+			return &encodeError{column: "ingest_batches", err: err}
+		}
 	}
 	return pb.Send()
 }
@@ -538,21 +734,23 @@ func (s *Sink) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		return nil
 	}
-	s.sealLocked()
+	err := s.sealLocked()
 	s.closed = true
 	s.mu.Unlock()
 	close(s.stop)
-	close(s.pending)
+	s.wg.Wait()
 	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
+	go func() { s.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
-		return s.conn.Close()
 	case <-ctx.Done():
-		n := len(s.pending)
-		s.log.Error().Int("batches", n).Msg("shutdown deadline reached with clickhouse batches not yet inserted")
-		return fmt.Errorf("clickhouse: %d batches not inserted before the shutdown deadline", n)
+		s.log.Error().Str("chain", s.chainID).Msg("shutdown deadline reached with clickhouse batches not yet inserted")
+		err = errors.Join(err, fmt.Errorf("clickhouse: chain %s: batches not inserted before the shutdown deadline", s.chainID))
 	}
+	if s.ownStore {
+		err = errors.Join(err, s.Store.Shutdown(ctx))
+	}
+	return err
 }
 
 func joinIdents(names []string) string {

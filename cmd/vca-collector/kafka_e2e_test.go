@@ -1,0 +1,309 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
+	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+)
+
+const kafkaTopic = "vca-dcf-events"
+
+// startKafka runs a three-broker Kafka-protocol cluster in the test
+// process, on loopback; the collectors reach it over TCP.
+func startKafka(t *testing.T, opts ...kfake.Opt) *kfake.Cluster {
+	t.Helper()
+	opts = append([]kfake.Opt{kfake.NumBrokers(3), kfake.SeedTopics(6, kafkaTopic), kfake.GroupMinSessionTimeout(time.Second)}, opts...)
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c
+}
+
+func brokersYAML(addrs []string) string {
+	return `["` + strings.Join(addrs, `", "`) + `"]`
+}
+
+// startEdge runs an edge collector: a TCP listener, a spool, Kafka.
+func startEdge(t *testing.T, dir string, brokers []string) *daemon {
+	t.Helper()
+	cfg := fmt.Sprintf(`mode: edge
+listeners:
+  tcp:
+    - {name: tcp, address: "127.0.0.1:0"}
+spool: {dir: %q}
+kafka:
+  brokers: %s
+  topic: %s
+  producer: {max_retry_backoff: 500ms, timeout: 2s}
+pipeline: {dead_letter_dir: %q}
+admin: {address: "127.0.0.1:0"}
+shutdown_timeout: 10s
+`, filepath.Join(dir, "spool"), brokersYAML(brokers), kafkaTopic, filepath.Join(dir, "dl"))
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
+	return runDaemonWant(t, dir, nil, 2)
+}
+
+// startWriter runs a writer collector of the group "writers".
+func startWriter(t *testing.T, dir string, brokers []string, chAddr, db string) *daemon {
+	t.Helper()
+	cfg := fmt.Sprintf(`mode: writer
+kafka:
+  brokers: %s
+  topic: %s
+  consumer: {group: writers, session_timeout: 2s, rebalance_timeout: 10s, max_wait: 100ms}
+sinks:
+  clickhouse: {addresses: [%q], database: %s, flush_interval: 200ms, batch_size: 3000, max_retry_backoff: 1s}
+admin: {address: "127.0.0.1:0"}
+shutdown_timeout: 20s
+`, brokersYAML(brokers), kafkaTopic, chAddr, db)
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
+	return runDaemonWant(t, dir, nil, 1)
+}
+
+func (d *daemon) kill(t *testing.T) {
+	t.Helper()
+	d.cmd.Process.Signal(syscall.SIGKILL)
+	select {
+	case <-d.exited:
+	case <-time.After(10 * time.Second):
+		t.Fatal("collector did not die on SIGKILL")
+	}
+}
+
+// kafkaChains verifies every partition's hash chain the writers built.
+func kafkaChains(t *testing.T, conn driver.Conn, db string) int {
+	t.Helper()
+	rows, err := conn.Query(context.Background(), fmt.Sprintf("SELECT DISTINCT chain_id FROM %s.ingest_batches", db))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chains []string
+	for rows.Next() {
+		var c string
+		rows.Scan(&c)
+		chains = append(chains, c)
+	}
+	rows.Close()
+	for _, c := range chains {
+		if !strings.HasPrefix(c, "kafka:"+kafkaTopic+"/") {
+			t.Errorf("chain %q is not a partition chain", c)
+		}
+		rep, err := clickhouse.Verify(context.Background(), conn, db, c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK() {
+			t.Errorf("chain %s: %v", c, rep.Problems)
+		}
+	}
+	return len(chains)
+}
+
+// An edge collector produces a stream to a three-broker cluster; two
+// writers consume it into ClickHouse. One writer is killed with SIGKILL
+// mid-stream and restarted, a third joins and leaves (two more
+// rebalances): every message is in ClickHouse exactly once.
+func TestKafkaEdgeAndWritersCountEveryEventOnce(t *testing.T) {
+	chAddr := testch.Addr(t)
+	conn := testch.Conn(t, chAddr)
+	db := testch.Database(t, conn)
+	k := startKafka(t)
+	brokers := k.ListenAddrs()
+	root := t.TempDir()
+
+	wa := startWriter(t, filepath.Join(root, "writer-a"), brokers, chAddr, db)
+	wb := startWriter(t, filepath.Join(root, "writer-b"), brokers, chAddr, db)
+	edge := startEdge(t, filepath.Join(root, "edge"), brokers)
+
+	const total = 60000
+	st := startStream(t, edge.addrs["tcp"], total, 4000)
+	waitFor(t, 30*time.Second, "first rows in clickhouse", func() bool { return landed(t, conn, db).rows > 3000 })
+	wa.kill(t)
+	t.Logf("writer a killed with %d rows landed", landed(t, conn, db).rows)
+	time.Sleep(3 * time.Second) // the group notices (session timeout 2s) and b takes every partition
+	wa = startWriter(t, filepath.Join(root, "writer-a"), brokers, chAddr, db)
+	time.Sleep(2 * time.Second)
+	wc := startWriter(t, filepath.Join(root, "writer-c"), brokers, chAddr, db)
+	time.Sleep(2 * time.Second)
+	wc.stop(t)
+	<-st.done
+	if st.err != nil {
+		t.Fatal(st.err)
+	}
+	l := waitLanded(t, conn, db, total, 90*time.Second)
+	t.Logf("landed: %+v (stored before merges: %d)", l, l.stored)
+	if l.rows != total || l.distinct != total || l.min != 0 || l.max != total-1 {
+		t.Fatalf("want each of %d messages once, got %+v", total, l)
+	}
+	if ids := testch.Count(t, conn, fmt.Sprintf("SELECT uniqExact(event_id) FROM %s.dcf_events", db)); ids != total {
+		t.Errorf("distinct event ids = %d, want %d", ids, total)
+	}
+	if n := kafkaChains(t, conn, db); n != 6 {
+		t.Errorf("%d partition chains, want 6", n)
+	}
+	rebalances := wa.metric(t, "vca_collector_kafka_rebalances_total") + wb.metric(t, "vca_collector_kafka_rebalances_total")
+	t.Logf("rebalances seen by a (restarted) and b: %v; skipped on resume: %v", rebalances,
+		wa.metric(t, "vca_collector_kafka_resume_skipped_records_total")+wb.metric(t, "vca_collector_kafka_resume_skipped_records_total"))
+	if rebalances < 3 {
+		t.Errorf("only %v generations: the test did not rebalance", rebalances)
+	}
+	edge.stop(t)
+	wa.stop(t)
+	wb.stop(t)
+}
+
+func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// readTopic reads every record of the topic and returns how often each
+// vcaseq appears.
+func readTopic(t *testing.T, brokers []string, want int) map[int]int {
+	t.Helper()
+	seen := map[int]int{}
+	total := 0
+	deadline := time.Now().Add(60 * time.Second)
+	for p := 0; p < 6; p++ {
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: brokers, Topic: kafkaTopic, Partition: p, MaxWait: 100 * time.Millisecond})
+		r.SetOffset(kafka.FirstOffset)
+		for {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			m, err := r.ReadMessage(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			i := strings.Index(string(m.Value), "vcaseq=")
+			var n int
+			fmt.Sscanf(string(m.Value[i+len("vcaseq="):]), "%d", &n)
+			seen[n]++
+			total++
+		}
+		r.Close()
+	}
+	if total < want && time.Now().Before(deadline) {
+		t.Logf("read %d of %d records", total, want)
+	}
+	return seen
+}
+
+// The brokers are down when the edge starts and go down again mid-stream:
+// the edge keeps accepting into its spool and, once they are back, produces
+// everything, nothing lost.
+func TestKafkaOutageEdgeSpoolsAndDrains(t *testing.T) {
+	ports := freePorts(t, 3)
+	root := t.TempDir()
+	data := filepath.Join(root, "kafka")
+	brokers := []string{fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2])}
+	edge := startEdge(t, filepath.Join(root, "edge"), brokers)
+
+	const first, second = 5000, 5000
+	st := startStream(t, edge.addrs["tcp"], first, 0)
+	<-st.done
+	if st.err != nil || st.written.Load() != first {
+		t.Fatalf("sending with the brokers down: %v, %d written", st.err, st.written.Load())
+	}
+	waitFor(t, 10*time.Second, "the spool to hold the first part", func() bool {
+		return edge.metric(t, "vca_collector_spool_lag_records") >= first
+	})
+	waitFor(t, 30*time.Second, "a failed produce attempt to be counted", func() bool {
+		return edge.metricSum(t, "vca_collector_kafka_produce_failures_total") > 0
+	})
+	t.Logf("brokers down: %v records wait in the spool, %v failed produce attempts so far", edge.metric(t, "vca_collector_spool_lag_records"),
+		edge.metricSum(t, "vca_collector_kafka_produce_failures_total"))
+
+	k := startKafkaAt(t, ports, data)
+	waitFor(t, 60*time.Second, "the spool to drain", func() bool { return edge.metric(t, "vca_collector_spool_lag_records") == 0 })
+	k.Close()
+
+	st = startStreamFrom(t, edge.addrs["tcp"], first, second)
+	<-st.done
+	if st.err != nil {
+		t.Fatal(st.err)
+	}
+	waitFor(t, 10*time.Second, "the spool to hold the second part", func() bool {
+		return edge.metric(t, "vca_collector_spool_lag_records") >= second
+	})
+	k = startKafkaAt(t, ports, data)
+	waitFor(t, 60*time.Second, "the spool to drain again", func() bool { return edge.metric(t, "vca_collector_spool_lag_records") == 0 })
+
+	seen := readTopic(t, k.ListenAddrs(), first+second)
+	var missing, dup int
+	for n := 0; n < first+second; n++ {
+		switch c := seen[n]; {
+		case c == 0:
+			missing++
+		case c > 1:
+			dup += c - 1
+		}
+	}
+	t.Logf("records in the topic: %d distinct, %d duplicates", len(seen), dup)
+	if missing > 0 {
+		t.Fatalf("%d messages never reached Kafka", missing)
+	}
+	edge.stop(t)
+}
+
+// freePorts reserves n loopback ports and releases them for a broker that
+// starts later.
+func freePorts(t *testing.T, n int) []int {
+	t.Helper()
+	var out []int
+	var lns []net.Listener
+	for range n {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lns = append(lns, ln)
+		out = append(out, ln.Addr().(*net.TCPAddr).Port)
+	}
+	for _, ln := range lns {
+		ln.Close()
+	}
+	return out
+}
+
+// startKafkaAt starts (or restarts, from dataDir) the cluster on fixed ports.
+func startKafkaAt(t *testing.T, ports []int, dataDir string) *kfake.Cluster {
+	t.Helper()
+	return startKafka(t, kfake.Ports(ports...), kfake.DataDir(dataDir))
+}
+
+// metricSum adds up every series of a metric family.
+func (d *daemon) metricSum(t *testing.T, name string) float64 {
+	t.Helper()
+	var sum float64
+	for _, line := range strings.Split(get(t, "http://"+d.addrs["admin"]+"/metrics"), "\n") {
+		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
+			v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+			sum += v
+		}
+	}
+	return sum
+}

@@ -1,0 +1,295 @@
+package parse
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"net/netip"
+	"time"
+	"unsafe"
+)
+
+// RecordDecoder reads back an event that AppendJSON wrote (a record of the
+// edge collectors' stream): the raw line and its receive metadata, which
+// it parses again with its Parser, so every parsed field comes out as the
+// edge had it, and the enrichment, which reflects the catalog the edge had
+// loaded. Other keys are skipped. It allocates only for strings it has not
+// seen before (listener names, rule and group names are interned, up to a
+// bound) and not for the lines themselves.
+//
+// A RecordDecoder is not safe for concurrent use. Events it fills point
+// into the records and into its own buffer, which Reset reuses.
+type RecordDecoder struct {
+	p     *Parser
+	buf   []byte // unescaped raw lines of the current batch
+	strs  map[string]string
+	lists map[string][]string
+}
+
+const maxInterned = 4096
+
+// NewRecordDecoder parses raw lines with p, which must be configured as the
+// edge's parser is (its time zone).
+func NewRecordDecoder(p *Parser) *RecordDecoder {
+	return &RecordDecoder{p: p, strs: map[string]string{}, lists: map[string][]string{}}
+}
+
+// Reset lets the decoder reuse the memory of the events it filled so far;
+// call it once they are no longer needed (a sink copied them).
+func (d *RecordDecoder) Reset() { d.buf = d.buf[:0] }
+
+// ErrNoRawLine: a JSON object without "raw" or "raw_base64".
+var ErrNoRawLine = errors.New("no raw line")
+
+// RecordError says which key of a record was wrong.
+type RecordError struct {
+	Key    string
+	Reason string
+}
+
+func (e *RecordError) Error() string {
+	if e.Key == "" {
+		return e.Reason
+	}
+	return e.Key + ": " + e.Reason
+}
+
+// Decode fills e from one record. e.EventID becomes the record's
+// "event_id" (the edge's spool id and sequence number) when it has a valid
+// one, and is kept otherwise.
+func (d *RecordDecoder) Decode(data []byte, e *Event) error {
+	s := jsonScanner{buf: data, out: &d.buf}
+	s.ws()
+	if s.pos >= len(data) || data[s.pos] != '{' {
+		return &RecordError{Reason: "not a JSON object"}
+	}
+	s.pos++
+	var (
+		raw, rawB64, flags       []byte
+		haveRaw, haveB64         bool
+		id                       UUID
+		haveID                   bool
+		rx                       time.Time
+		listener, transport      string
+		peerIP                   netip.Addr
+		peerPort                 uint64
+		x                        Enrichment
+		tags, srcGroups, dstGrps []string
+	)
+	for members := 0; ; members++ {
+		s.ws()
+		if s.pos >= len(data) {
+			return &RecordError{Reason: "ends inside the object"}
+		}
+		if data[s.pos] == '}' && members == 0 {
+			s.pos++
+			break
+		}
+		if members > 0 {
+			if data[s.pos] == '}' {
+				s.pos++
+				break
+			}
+			if data[s.pos] != ',' {
+				return &RecordError{Reason: "expected , or } between members"}
+			}
+			s.pos++
+			s.ws()
+		}
+		key, ok := s.str()
+		if !ok {
+			return &RecordError{Reason: "malformed key"}
+		}
+		s.ws()
+		if s.pos >= len(data) || data[s.pos] != ':' {
+			return &RecordError{Key: string(key), Reason: "expected :"}
+		}
+		s.pos++
+		s.ws()
+		v, ok := s.value()
+		if !ok {
+			return &RecordError{Key: string(key), Reason: "malformed value"}
+		}
+		if v.kind == 'z' {
+			continue // null: as if absent
+		}
+		bad := func(want string) error { return &RecordError{Key: string(key), Reason: "not " + want} }
+		switch string(key) {
+		case "event_id":
+			if v.kind != '"' {
+				return bad("a string")
+			}
+			id, haveID = parseUUID(v.b)
+		case "raw":
+			if v.kind != '"' {
+				return bad("a string")
+			}
+			raw, haveRaw = v.b, true
+		case "raw_base64":
+			if v.kind != '"' {
+				return bad("a string")
+			}
+			rawB64, haveB64 = v.b, true
+		case "received_at":
+			t, err := time.Parse(time.RFC3339Nano, view(v.b))
+			if v.kind != '"' || err != nil {
+				return bad("an RFC 3339 time")
+			}
+			rx = t.UTC()
+		case "listener":
+			if listener, ok = d.str(v); !ok {
+				return bad("a string")
+			}
+		case "transport":
+			if transport, ok = d.str(v); !ok {
+				return bad("a string")
+			}
+		case "peer_ip":
+			a, err := netip.ParseAddr(view(v.b))
+			if v.kind != '"' || err != nil {
+				return bad("an IP address")
+			}
+			peerIP = a
+		case "peer_port":
+			if peerPort, ok = v.uint(65535); !ok || v.kind != 'n' {
+				return bad("a port number")
+			}
+		case "flags":
+			if v.kind != '{' || v.b[0] != '[' {
+				return bad("an array")
+			}
+			flags = v.b
+		case "rule_name", "rule_action", "scenario", "web_group", "admitting_web_group", "catalog_version":
+			str, ok := d.str(v)
+			if !ok {
+				return bad("a string")
+			}
+			switch string(key) {
+			case "rule_name":
+				x.RuleName = str
+			case "rule_action":
+				x.RuleAction = str
+			case "scenario":
+				x.Scenario = str
+			case "web_group":
+				x.WebGroup = str
+			case "admitting_web_group":
+				x.AdmittingWebGroup = str
+			case "catalog_version":
+				x.CatalogVersion = str
+			}
+		case "rule_priority":
+			n, ok := v.uint(1<<32 - 1)
+			if !ok || v.kind != 'n' {
+				return bad("a number")
+			}
+			x.RulePriority = uint32(n)
+		case "would_be_denied":
+			if v.kind != 't' && v.kind != 'f' {
+				return bad("true or false")
+			}
+			x.WouldBeDenied = v.kind == 't'
+		case "rule_tags", "src_groups", "dst_groups":
+			list, ok := d.list(v)
+			if !ok {
+				return bad("an array of strings")
+			}
+			switch string(key) {
+			case "rule_tags":
+				tags = list
+			case "src_groups":
+				srcGroups = list
+			case "dst_groups":
+				dstGrps = list
+			}
+		}
+	}
+	if s.ws(); s.pos < len(data) {
+		return &RecordError{Reason: "data after the object"}
+	}
+	if haveB64 {
+		from := len(d.buf)
+		var err error
+		if d.buf, err = base64.StdEncoding.AppendDecode(d.buf, rawB64); err != nil {
+			return &RecordError{Key: "raw_base64", Reason: "not base64"}
+		}
+		raw = d.buf[from:len(d.buf):len(d.buf)]
+	} else if !haveRaw {
+		return ErrNoRawLine
+	}
+	e.ReceivedAt, e.Listener, e.Transport = rx, listener, transport
+	e.Peer = netip.AddrPort{}
+	if peerIP.IsValid() {
+		e.Peer = netip.AddrPortFrom(peerIP, uint16(peerPort))
+	}
+	if haveID {
+		e.EventID = id
+	}
+	d.p.Parse(raw, e)
+	if bytes.Contains(flags, []byte(`"listener_truncated"`)) {
+		e.MarkTruncated()
+	}
+	if x.CatalogVersion != "" {
+		x.Tags, x.SrcGroups, x.DstGroups = tags, srcGroups, dstGrps
+		e.Enriched = x
+	}
+	return nil
+}
+
+// view is b as a string without a copy, for a call that does not keep it.
+func view(b []byte) string { return unsafe.String(unsafe.SliceData(b), len(b)) }
+
+// str interns a string value.
+func (d *RecordDecoder) str(v jsonValue) (string, bool) {
+	if v.kind != '"' {
+		return "", false
+	}
+	if s, ok := d.strs[view(v.b)]; ok {
+		return s, true
+	}
+	s := string(v.b)
+	if len(d.strs) < maxInterned {
+		d.strs[s] = s
+	}
+	return s, true
+}
+
+// list interns an array of strings, keyed by its text. Catalog lists are
+// shared and never modified, so events may share them.
+func (d *RecordDecoder) list(v jsonValue) ([]string, bool) {
+	if v.kind != '{' || v.b[0] != '[' {
+		return nil, false
+	}
+	if l, ok := d.lists[view(v.b)]; ok {
+		return l, true
+	}
+	var scratch []byte
+	s := jsonScanner{buf: v.b, pos: 1, out: &scratch}
+	out := []string{}
+	for {
+		s.ws()
+		if s.pos < len(s.buf) && s.buf[s.pos] == ']' && len(out) == 0 {
+			break
+		}
+		str, ok := s.str()
+		if !ok {
+			return nil, false
+		}
+		out = append(out, string(str))
+		s.ws()
+		if s.pos >= len(s.buf) {
+			return nil, false
+		}
+		if s.buf[s.pos] == ']' {
+			break
+		}
+		if s.buf[s.pos] != ',' {
+			return nil, false
+		}
+		s.pos++
+	}
+	if len(d.lists) < maxInterned {
+		d.lists[string(v.b)] = out
+	}
+	return out, true
+}

@@ -1,0 +1,202 @@
+package kafka
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+	segkafka "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/config"
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/stream"
+	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
+)
+
+const topic = "vca-test"
+
+func corpusEvents() []parse.Event {
+	lines := testcorpus.All()
+	p := parse.NewParser(parse.Options{})
+	evs := make([]parse.Event, len(lines))
+	for i, l := range lines {
+		evs[i].EventID[15] = byte(i)
+		evs[i].ReceivedAt = time.Date(2026, 11, 20, 10, 0, 0, i, time.UTC)
+		p.Parse(l.Message, &evs[i])
+	}
+	return evs
+}
+
+// produceAll writes the events through a new sink and reports whether they
+// became durable within the wait, with the sink's failure count.
+func produceAll(t *testing.T, cfg stream.Config, evs []parse.Event, wait time.Duration) (bool, float64) {
+	t.Helper()
+	cfg.SetDefaults()
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	s, err := New(cfg, reg, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var durable atomic.Bool
+	if err := s.Write(context.Background(), evs, func() { durable.Store(true) }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(wait)
+	for !durable.Load() && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	s.Shutdown(ctx)
+	var failures float64
+	for _, kind := range []string{"network", "timeout", "kafka_58"} {
+		failures += testutil.ToFloat64(s.m.failures.WithLabelValues(kind))
+	}
+	return durable.Load(), failures
+}
+
+// consume reads n records from every partition with the configuration's
+// dialer.
+func consume(t *testing.T, cfg stream.Config, n int) []segkafka.Message {
+	t.Helper()
+	cfg.SetDefaults()
+	d, err := cfg.Dialer()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []segkafka.Message
+	for p := 0; p < 3 && len(out) < n; p++ {
+		r := segkafka.NewReader(segkafka.ReaderConfig{Brokers: cfg.Brokers, Topic: topic, Partition: p, Dialer: d, MaxWait: 50 * time.Millisecond})
+		for len(out) < n {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			m, err := r.ReadMessage(ctx)
+			cancel()
+			if err != nil {
+				break
+			}
+			out = append(out, m)
+		}
+		r.Close()
+	}
+	return out
+}
+
+func TestProducesEveryEventKeyedByGatewayThenReportsDurable(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, topic))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	evs := corpusEvents()
+	cfg := stream.Config{Brokers: c.ListenAddrs(), Topic: topic}
+	ok, _ := produceAll(t, cfg, evs, 10*time.Second)
+	if !ok {
+		t.Fatal("not durable")
+	}
+	msgs := consume(t, cfg, len(evs))
+	if len(msgs) != len(evs) {
+		t.Fatalf("read %d records, produced %d", len(msgs), len(evs))
+	}
+	dec := stream.NewDecoder(parse.NewParser(parse.Options{}))
+	byGateway := map[string]int{}
+	for _, m := range msgs {
+		var e parse.Event
+		dec.Decode(m.Value, m.Time, &e)
+		if string(m.Key) != string(stream.AppendKey(nil, &e)) {
+			t.Fatalf("record key %q, event key %q", m.Key, stream.AppendKey(nil, &e))
+		}
+		if len(m.Key) == 0 {
+			continue // no gateway, hostname or peer: any partition
+		}
+		if p, seen := byGateway[string(m.Key)]; seen && p != m.Partition {
+			t.Fatalf("gateway %q in partitions %d and %d", m.Key, p, m.Partition)
+		}
+		byGateway[string(m.Key)] = m.Partition
+	}
+}
+
+// The sink authenticates with SASL PLAIN and SCRAM and encrypts with TLS;
+// with the wrong password nothing is reported durable.
+func TestSASLAndTLS(t *testing.T) {
+	dir := t.TempDir()
+	ca := testpki.NewCA(t, "kafka")
+	leaf := ca.Issue(t, "broker", false)
+	caFile := filepath.Join(dir, "ca.pem")
+	os.WriteFile(caFile, ca.CertPEM, 0o600)
+	pwFile := filepath.Join(dir, "password")
+	os.WriteFile(pwFile, []byte("s3cret\n"), 0o600)
+	evs := corpusEvents()[:50]
+	for _, tt := range []struct {
+		name, mechanism, password string
+		tls, wantDurable          bool
+	}{
+		{"plain", "PLAIN", "s3cret", false, true},
+		{"scram-sha-256", "SCRAM-SHA-256", "s3cret", false, true},
+		{"scram-sha-512 over tls", "SCRAM-SHA-512", "s3cret", true, true},
+		{"tls only", "", "", true, true},
+		{"wrong password", "SCRAM-SHA-256", "other", false, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := []kfake.Opt{kfake.NumBrokers(1), kfake.SeedTopics(3, topic)}
+			cfg := stream.Config{Topic: topic, Producer: stream.ProducerConfig{MaxRetryBackoff: config.Duration(200 * time.Millisecond)}}
+			if tt.mechanism != "" {
+				opts = append(opts, kfake.EnableSASL(), kfake.Superuser(tt.mechanism, "vca", tt.password))
+				cfg.SASL = &stream.SASL{Mechanism: tt.mechanism, Username: "vca", PasswordFile: pwFile}
+			}
+			if tt.tls {
+				opts = append(opts, kfake.TLS(&tls.Config{Certificates: []tls.Certificate{leaf.TLSCertificate(t)}}))
+				cfg.TLS = &config.ClientTLS{CAFile: caFile}
+			}
+			c, err := kfake.NewCluster(opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			cfg.Brokers = c.ListenAddrs()
+			wait := 10 * time.Second
+			if !tt.wantDurable {
+				wait = 2 * time.Second
+			}
+			ok, failures := produceAll(t, cfg, evs, wait)
+			if ok != tt.wantDurable {
+				t.Fatalf("durable = %v, want %v (%v failed attempts)", ok, tt.wantDurable, failures)
+			}
+			if !ok {
+				if failures == 0 {
+					t.Fatal("refused produce not counted as a failure")
+				}
+				return
+			}
+			if got := consume(t, cfg, len(evs)); len(got) != len(evs) {
+				t.Fatalf("read back %d of %d", len(got), len(evs))
+			}
+		})
+	}
+}
+
+// A closed sink refuses writes instead of panicking on a closed channel.
+func TestWriteAfterShutdown(t *testing.T) {
+	cfg := stream.Config{Brokers: []string{"127.0.0.1:1"}, Topic: topic}
+	cfg.SetDefaults()
+	s, err := New(cfg, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Shutdown(context.Background())
+	if err := s.Write(context.Background(), corpusEvents()[:1], nil); err == nil || errors.Is(err, context.Canceled) {
+		t.Fatalf("write after shutdown: %v", err)
+	}
+}

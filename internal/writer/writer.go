@@ -1,0 +1,486 @@
+// Package writer is the collector's writer mode: a member of a Kafka
+// consumer group that reads the edge collectors' records and inserts them
+// into ClickHouse. Each partition it is assigned gets its own hash chain
+// ("<chain_prefix><topic>/<partition>"), and a partition's offset is
+// committed only once ClickHouse holds every record before it.
+//
+// A record's event_id is derived from its topic, partition and offset, and
+// a batch's id (and so its insert_deduplication_token) from the first and
+// last of those ids and its row count. A record read twice, after a crash
+// or a rebalance, is therefore the same row with the same id: on start a
+// partition's new owner also skips what the chain's newest ingest_batches
+// row says ClickHouse already holds, and what slips through (a writer
+// killed between inserting rows and recording their batch) collapses in
+// the ReplacingMergeTree on event_id.
+//
+// An edge may produce a record twice: it crashed after the brokers
+// acknowledged it but before its spool cursor moved, or an acknowledgement
+// was lost and it retried. The copy has another offset, so another id;
+// each partition therefore remembers the edge ids (spool id and sequence
+// number, carried in the record) of its last dedupe_window records, read
+// back from Kafka when a writer takes the partition over, and drops a
+// record it has already seen before it becomes a row.
+package writer
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/rs/zerolog"
+	segkafka "github.com/segmentio/kafka-go"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
+	"github.com/openclaw-vca/openclaw-vca/internal/stream"
+)
+
+// Writer consumes the topic into ClickHouse.
+type Writer struct {
+	cfg    stream.Config
+	store  *clickhouse.Store
+	parse  parse.Options
+	dialer *segkafka.Dialer
+	log    zerolog.Logger
+	m      *metrics
+}
+
+// New prepares a writer; Run joins the group. The brokers need not be up.
+func New(cfg stream.Config, store *clickhouse.Store, parseOpts parse.Options, reg prometheus.Registerer, log zerolog.Logger) (*Writer, error) {
+	d, err := cfg.Dialer()
+	if err != nil {
+		return nil, err
+	}
+	return &Writer{cfg: cfg, store: store, parse: parseOpts, dialer: d, m: newMetrics(reg),
+		log: log.With().Str("component", "writer").Str("topic", cfg.Topic).Str("group", cfg.Consumer.Group).Logger()}, nil
+}
+
+// Run consumes until ctx ends; then every partition inserts what it has
+// read, commits, and the writer leaves the group.
+func (w *Writer) Run(ctx context.Context) error {
+	c := w.cfg.Consumer
+	group, err := segkafka.NewConsumerGroup(segkafka.ConsumerGroupConfig{
+		ID: c.Group, Brokers: w.cfg.Brokers, Dialer: w.dialer, Topics: []string{w.cfg.Topic},
+		SessionTimeout: time.Duration(c.SessionTimeout), RebalanceTimeout: time.Duration(c.RebalanceTimeout),
+		HeartbeatInterval: time.Duration(c.SessionTimeout) / 4, JoinGroupBackoff: time.Second,
+		WatchPartitionChanges: true, PartitionWatchInterval: 10 * time.Second,
+		StartOffset: segkafka.FirstOffset, RetentionTime: 7 * 24 * time.Hour,
+		ErrorLogger: segkafka.LoggerFunc(func(msg string, args ...any) {
+			w.log.Debug().Msgf("kafka group: "+msg, args...)
+		}),
+	})
+	if err != nil {
+		return err
+	}
+	closed := make(chan struct{})
+	go func() {
+		<-ctx.Done()
+		group.Close() // ends the generation: partitions flush and commit
+		close(closed)
+	}()
+	for {
+		gen, err := group.Next(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				<-closed
+				return nil
+			}
+			w.log.Warn().Err(err).Msg("joining the consumer group failed; retrying")
+			select {
+			case <-ctx.Done():
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		w.m.generations.Inc()
+		parts := gen.Assignments[w.cfg.Topic]
+		ids := make([]int, len(parts))
+		for i, p := range parts {
+			ids[i] = p.ID
+		}
+		w.log.Info().Int32("generation", gen.ID).Ints("partitions", ids).Msg("partitions assigned")
+		for _, p := range parts {
+			gen.Start(func(gctx context.Context) { w.partition(gctx, gen, p.ID, p.Offset, len(parts)) })
+		}
+	}
+}
+
+// PartitionID is the 8-byte prefix of the positions of one partition's
+// records; the other 8 bytes are the offset.
+func PartitionID(topic string, partition int) [8]byte {
+	h := sha256.Sum256([]byte(topic + "/" + strconv.Itoa(partition)))
+	return [8]byte(h[:8])
+}
+
+// partition consumes one assigned partition until the generation ends.
+// share is the number of partitions this writer holds, which split the
+// ClickHouse batch budget.
+func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part int, committed int64, share int) {
+	log := w.log.With().Int("partition", part).Logger()
+	label := strconv.Itoa(part)
+	chain := w.cfg.Consumer.ChainPrefix + w.cfg.Topic + "/" + label
+	sink := w.openSink(ctx, chain, share, log)
+	if sink == nil {
+		return
+	}
+	pid := PartitionID(w.cfg.Topic, part)
+	start := committed
+	if last, ok, _ := sink.Resume(ctx, pid); ok && (start < 0 || int64(last)+1 > start) {
+		from := start
+		if from < 0 {
+			from = w.firstOffset(ctx, part)
+		}
+		w.m.skipped.Add(float64(max(int64(last)+1-from, 0)))
+		log.Info().Int64("committed", committed).Uint64("held_through", last).
+			Msg("clickhouse already holds records past the committed offset; skipping them")
+		start = int64(last) + 1
+	}
+	r := segkafka.NewReader(segkafka.ReaderConfig{
+		Brokers: w.cfg.Brokers, Topic: w.cfg.Topic, Partition: part, Dialer: w.dialer,
+		MinBytes: 1, MaxBytes: 4 << 20, MaxWait: time.Duration(w.cfg.Consumer.MaxWait),
+		QueueCapacity: w.cfg.Consumer.FetchMessages, ReadBackoffMin: 100 * time.Millisecond, ReadBackoffMax: 2 * time.Second,
+	})
+	if err := r.SetOffset(start); err != nil {
+		log.Error().Err(err).Msg("cannot position the partition reader")
+		r.Close()
+		sink.Close()
+		return
+	}
+	cm := newCommitter(gen, w.cfg.Topic, part, w.m, log)
+	defer cm.stop()
+	log.Info().Int64("offset", start).Str("chain", chain).Msg("consuming partition")
+
+	dec := stream.NewDecoder(parse.NewParser(w.parse))
+	n := w.cfg.Consumer.FetchMessages
+	events := make([]parse.Event, n)
+	seen := w.primeWindow(ctx, part, start, dec, log)
+	consumed := w.m.consumed.WithLabelValues(label)
+	lag := w.m.lag.WithLabelValues(label)
+	sample := log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})
+	for ctx.Err() == nil {
+		dec.Reset() // the sink copied the previous batch
+		k, read := 0, 0
+		var last int64
+		msg, err := r.FetchMessage(ctx)
+		for err == nil {
+			ev := &events[k]
+			var pos parse.UUID
+			copy(pos[:8], pid[:])
+			binary.BigEndian.PutUint64(pos[8:], uint64(msg.Offset))
+			ev.EventID = pos
+			ok := dec.Decode(msg.Value, msg.Time, ev)
+			origin := ev.EventID
+			ev.EventID = pos
+			last = msg.Offset
+			read++
+			switch {
+			case !ok:
+				w.m.undecodable.Inc()
+				sample.Warn().Int64("offset", msg.Offset).Bytes("error", ev.AppendError(nil)).
+					Msg("record is not a collector event; kept raw in raw_unparsed")
+				k++
+			case origin != pos && !seen.add(origin):
+				w.m.duplicates.Inc() // an edge produced it twice
+			default:
+				k++
+			}
+			if k == n || read == n {
+				break
+			}
+			fctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			msg, err = r.FetchMessage(fctx)
+			cancel()
+		}
+		if read == 0 {
+			if ctx.Err() == nil {
+				log.Warn().Err(err).Msg("fetch failed; retrying")
+				select {
+				case <-ctx.Done():
+				case <-time.After(200 * time.Millisecond):
+				}
+			}
+			continue
+		}
+		mark := cm.add(last)
+		consumed.Add(float64(read))
+		lag.Set(float64(r.Lag()))
+		if k == 0 { // only duplicates: nothing to store, the offset may move on
+			mark.durable()
+			continue
+		}
+		if err := sink.Write(context.Background(), events[:k], mark.durable); err != nil {
+			// Only a closed sink refuses; nothing past the last durable
+			// offset is committed, so the next owner reads it again.
+			log.Error().Err(err).Msg("clickhouse sink refused records")
+			break
+		}
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(w.cfg.Consumer.RebalanceTimeout)/2)
+	defer cancel()
+	if err := sink.Shutdown(sctx); err != nil {
+		log.Error().Err(err).Msg("partition released with inserts outstanding; its next owner reads them again")
+	}
+	cm.flush()
+	r.Close()
+	log.Info().Int64("committed", cm.committedOffset()).Msg("partition released")
+}
+
+// firstOffset is the oldest offset the partition still holds (0 if the
+// leader cannot say).
+func (w *Writer) firstOffset(ctx context.Context, part int) int64 {
+	for _, b := range w.cfg.Brokers {
+		c, err := w.dialer.DialLeader(ctx, "tcp", b, w.cfg.Topic, part)
+		if err != nil {
+			continue
+		}
+		off, err := c.ReadFirstOffset()
+		c.Close()
+		if err == nil {
+			return off
+		}
+	}
+	return 0
+}
+
+// primeWindow reads the edge ids of the dedupe_window records before start
+// (its previous owner saw them) into a new window.
+func (w *Writer) primeWindow(ctx context.Context, part int, start int64, dec *stream.Decoder, log zerolog.Logger) *window {
+	seen := newWindow(w.cfg.Consumer.DedupeWindow)
+	if seen.size == 0 || start <= 0 {
+		return seen
+	}
+	from := max(start-int64(seen.size), w.firstOffset(ctx, part))
+	if from >= start {
+		return seen
+	}
+	r := segkafka.NewReader(segkafka.ReaderConfig{
+		Brokers: w.cfg.Brokers, Topic: w.cfg.Topic, Partition: part, Dialer: w.dialer,
+		MinBytes: 1, MaxBytes: 4 << 20, MaxWait: time.Duration(w.cfg.Consumer.MaxWait),
+	})
+	defer r.Close()
+	if err := r.SetOffset(from); err != nil {
+		return seen
+	}
+	var e parse.Event
+	n := 0
+	for {
+		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		msg, err := r.FetchMessage(fctx)
+		cancel()
+		if err != nil {
+			log.Warn().Err(err).Int("read", n).Msg("could not read the dedupe window back; duplicates an edge produced just before it may be stored twice")
+			return seen
+		}
+		if msg.Offset >= start {
+			break
+		}
+		dec.Reset()
+		e.EventID = parse.UUID{}
+		if dec.Decode(msg.Value, msg.Time, &e) && e.EventID != (parse.UUID{}) {
+			seen.add(e.EventID)
+		}
+		n++
+		if msg.Offset == start-1 {
+			break
+		}
+	}
+	log.Debug().Int("records", n).Msg("dedupe window read back")
+	return seen
+}
+
+// window remembers the last size edge ids.
+type window struct {
+	size int
+	ids  map[parse.UUID]struct{}
+	ring []parse.UUID
+	next int
+}
+
+func newWindow(size int) *window {
+	size = max(size, 0)
+	return &window{size: size, ids: make(map[parse.UUID]struct{}, size)}
+}
+
+// add reports whether id is new, remembering it.
+func (w *window) add(id parse.UUID) bool {
+	if w.size == 0 {
+		return true
+	}
+	if _, dup := w.ids[id]; dup {
+		return false
+	}
+	if len(w.ring) < w.size {
+		w.ring = append(w.ring, id)
+	} else {
+		delete(w.ids, w.ring[w.next])
+		w.ring[w.next] = id
+		w.next = (w.next + 1) % w.size
+	}
+	w.ids[id] = struct{}{}
+	return true
+}
+
+func (w *Writer) openSink(ctx context.Context, chain string, share int, log zerolog.Logger) *clickhouse.Sink {
+	backoff := time.Second
+	for {
+		s, err := w.store.NewSink(ctx, chain, share)
+		if err == nil {
+			return s
+		}
+		log.Warn().Err(err).Msg("cannot read the partition's hash chain from clickhouse; retrying")
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(backoff):
+		}
+		backoff = min(backoff*2, 30*time.Second)
+	}
+}
+
+// committer commits a partition's offset as the records before it become
+// durable, which the sink reports in any order.
+type committer struct {
+	gen   *segkafka.Generation
+	topic string
+	part  int
+	m     *metrics
+	log   zerolog.Logger
+
+	mu        sync.Mutex
+	marks     []*mark
+	next      int64 // offset to commit: one past the last durable record
+	committed int64
+	kick      chan struct{}
+	done      chan struct{}
+	wg        sync.WaitGroup
+}
+
+type mark struct {
+	c    *committer
+	next int64
+	ok   bool
+}
+
+func (k *mark) durable() {
+	c := k.c
+	c.mu.Lock()
+	k.ok = true
+	i := 0
+	for i < len(c.marks) && c.marks[i].ok {
+		c.next = c.marks[i].next
+		i++
+	}
+	c.marks = c.marks[i:]
+	c.mu.Unlock()
+	if i > 0 {
+		select {
+		case c.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func newCommitter(gen *segkafka.Generation, topic string, part int, m *metrics, log zerolog.Logger) *committer {
+	c := &committer{gen: gen, topic: topic, part: part, m: m, log: log, next: -1, committed: -1,
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c.wg.Add(1)
+	go c.run()
+	return c
+}
+
+func (c *committer) add(last int64) *mark {
+	k := &mark{c: c, next: last + 1}
+	c.mu.Lock()
+	c.marks = append(c.marks, k)
+	c.mu.Unlock()
+	return k
+}
+
+func (c *committer) run() {
+	defer c.wg.Done()
+	for {
+		select {
+		case <-c.done:
+			return
+		case <-c.kick:
+			c.flush()
+		}
+	}
+}
+
+// flush commits the newest durable offset, if it moved.
+func (c *committer) flush() {
+	c.mu.Lock()
+	next, committed := c.next, c.committed
+	c.mu.Unlock()
+	if next <= committed {
+		return
+	}
+	start := time.Now()
+	err := c.gen.CommitOffsets(map[string]map[int]int64{c.topic: {c.part: next}})
+	c.m.commitDuration.Observe(time.Since(start).Seconds())
+	if err != nil {
+		c.m.commitFailures.Inc()
+		c.log.Warn().Err(err).Int64("offset", next).Msg("offset commit failed; clickhouse holds the records, so a re-read skips them")
+		return
+	}
+	c.mu.Lock()
+	c.committed = max(c.committed, next)
+	c.mu.Unlock()
+	c.m.committed.WithLabelValues(strconv.Itoa(c.part)).Set(float64(next))
+}
+
+func (c *committer) committedOffset() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.committed
+}
+
+func (c *committer) stop() {
+	close(c.done)
+	c.wg.Wait()
+}
+
+type metrics struct {
+	consumed       *prometheus.CounterVec
+	lag            *prometheus.GaugeVec
+	committed      *prometheus.GaugeVec
+	commitDuration prometheus.Histogram
+	commitFailures prometheus.Counter
+	generations    prometheus.Counter
+	undecodable    prometheus.Counter
+	skipped        prometheus.Counter
+	duplicates     prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		consumed: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vca_collector_kafka_consumed_records_total", Help: "Records read, by partition (edge copies and undecodable records included)."}, []string{"partition"}),
+		lag: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vca_collector_kafka_consumer_lag", Help: "Records between the last one read and the partition's end, by partition."}, []string{"partition"}),
+		committed: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "vca_collector_kafka_committed_offset", Help: "Offset last committed (next record to read), by partition."}, []string{"partition"}),
+		commitDuration: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "vca_collector_kafka_commit_duration_seconds", Help: "Duration of one offset commit.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
+		commitFailures: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vca_collector_kafka_commit_failures_total", Help: "Offset commits the group coordinator refused or that failed."}),
+		generations: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vca_collector_kafka_rebalances_total", Help: "Consumer group generations joined (one per rebalance)."}),
+		undecodable: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vca_collector_kafka_undecodable_records_total", Help: "Records that are not collector events, kept raw in raw_unparsed."}),
+		duplicates: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vca_collector_kafka_duplicate_records_total", Help: "Records an edge produced twice (same edge event id within the dedupe window), not stored again."}),
+		skipped: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vca_collector_kafka_resume_skipped_records_total", Help: "Records past the committed offset that ClickHouse already held, not read again."}),
+	}
+	if reg != nil {
+		reg.MustRegister(m.consumed, m.lag, m.committed, m.commitDuration, m.commitFailures, m.generations, m.undecodable, m.skipped, m.duplicates)
+	}
+	return m
+}

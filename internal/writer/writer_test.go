@@ -1,0 +1,187 @@
+package writer
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/rs/zerolog"
+	segkafka "github.com/segmentio/kafka-go"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/config"
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
+	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
+	"github.com/openclaw-vca/openclaw-vca/internal/stream"
+	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+)
+
+const topic = "vca-writer-test"
+
+// records encodes n events as the edge does, cycling through the corpus.
+func records(n int) []segkafka.Message {
+	lines := testcorpus.All()
+	p := parse.NewParser(parse.Options{})
+	rx := time.Now().UTC().Add(-time.Hour)
+	out := make([]segkafka.Message, n)
+	var e parse.Event
+	for i := range out {
+		e.EventID = parse.UUID{0: 0xed, 1: 0x9e}
+		binary.BigEndian.PutUint64(e.EventID[8:], uint64(i))
+		e.ReceivedAt, e.Listener, e.Transport = rx.Add(time.Duration(i)*time.Millisecond), "tcp", "tcp"
+		e.Peer = netip.MustParseAddrPort("10.1.0.5:41000")
+		p.Parse(lines[i%len(lines)].Message, &e)
+		out[i] = segkafka.Message{Key: stream.AppendKey(nil, &e), Value: stream.AppendValue(nil, &e)}
+	}
+	return out
+}
+
+// run consumes with a writer of the given group until cond holds, then
+// stops it and returns its metrics.
+func run(t *testing.T, kc stream.Config, cc clickhouse.Config, group string, cond func(*metrics) bool) *metrics {
+	t.Helper()
+	kc.Consumer.Group = group
+	reg := prometheus.NewRegistry()
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	st, err := clickhouse.OpenStore(context.Background(), cc, reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	w, err := New(kc, st, parse.Options{}, reg, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond(w.m) {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatal("timed out")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return w.m
+}
+
+// A writer inserts every record once; a second group, which has committed
+// nothing, finds in each partition's chain that ClickHouse already holds
+// the records and reads none of them again. A record that is not an event
+// lands in raw_unparsed, whole.
+func TestWriterInsertsOnceAndResumesFromClickHouse(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	db := testch.Database(t, conn)
+	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(4, topic), kfake.GroupMinSessionTimeout(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	const n, replayed = 3000, 100
+	msgs := records(n)
+	msgs = append(msgs, segkafka.Message{Key: []byte("x"), Value: []byte("\x00not an event")})
+	// An edge that crashed after the brokers acknowledged these, before its
+	// spool cursor moved, produces them again.
+	msgs = append(msgs, msgs[:replayed]...)
+	w := &segkafka.Writer{Addr: segkafka.TCP(c.ListenAddrs()...), Topic: topic, Balancer: &segkafka.Murmur2Balancer{}, RequiredAcks: segkafka.RequireAll}
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+
+	kc := stream.Config{Brokers: c.ListenAddrs(), Topic: topic,
+		Consumer: stream.ConsumerConfig{SessionTimeout: config.Duration(2 * time.Second), RebalanceTimeout: config.Duration(10 * time.Second), MaxWait: config.Duration(50 * time.Millisecond)}}
+	kc.SetDefaults()
+	cc := clickhouse.Config{Addresses: []string{addr}, Database: db, FlushInterval: config.Duration(100 * time.Millisecond), MaxConnections: 16, DeadLetterDir: t.TempDir()}
+	cc.SetDefaults()
+	stored := func() uint64 {
+		return testch.Count(t, conn, fmt.Sprintf("SELECT (SELECT count() FROM %[1]s.dcf_events) + (SELECT count() FROM %[1]s.raw_unparsed)", db))
+	}
+	m := run(t, kc, cc, "g1", func(m *metrics) bool {
+		return stored() >= n+1 && testutil.ToFloat64(m.duplicates) >= replayed
+	})
+	if got := testutil.ToFloat64(m.undecodable); got != 1 {
+		t.Errorf("undecodable records = %v, want 1", got)
+	}
+	if got := stored(); got != n+1 {
+		t.Fatalf("stored %d rows, want %d (the edge's copies dropped)", got, n+1)
+	}
+	if got := testutil.ToFloat64(m.duplicates); got != replayed {
+		t.Errorf("duplicates dropped = %v, want %d", got, replayed)
+	}
+	final := func() uint64 {
+		return testch.Count(t, conn, fmt.Sprintf("SELECT (SELECT count() FROM %[1]s.dcf_events FINAL) + (SELECT count() FROM %[1]s.raw_unparsed FINAL)", db))
+	}
+	if got := final(); got != n+1 {
+		t.Errorf("FINAL counts %d events, want %d", got, n+1)
+	}
+	if got := testch.Count(t, conn, fmt.Sprintf("SELECT count() FROM %s.raw_unparsed WHERE raw = '\\0not an event' AND parse_error LIKE 'stream record is not a collector event:%%'", db)); got != 1 {
+		t.Errorf("the undecodable record is not in raw_unparsed whole (%d rows)", got)
+	}
+	var chains uint64
+	rows, _ := conn.Query(context.Background(), fmt.Sprintf("SELECT DISTINCT chain_id FROM %s.ingest_batches", db))
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		rep, err := clickhouse.Verify(context.Background(), conn, db, id)
+		if err != nil || !rep.OK() {
+			t.Errorf("chain %s: %v %v", id, err, rep.Problems)
+		}
+		chains++
+	}
+	rows.Close()
+	if chains != 4 {
+		t.Errorf("%d chains, want one per partition (4)", chains)
+	}
+
+	// A group with no commits starts at the first offset of every
+	// partition; the chains say ClickHouse holds all of it.
+	m = run(t, kc, cc, "g2", func(m *metrics) bool {
+		return testutil.ToFloat64(m.generations) >= 1 && testutil.ToFloat64(m.skipped)+testutil.ToFloat64(m.duplicates) >= n+1+replayed
+	})
+	time.Sleep(500 * time.Millisecond)
+	if got := stored(); got != n+1 {
+		t.Errorf("after the second group: %d rows stored, want %d (nothing read twice)", got, n+1)
+	}
+	// Records past the last stored one (the edge's copies at the end of a
+	// partition) are read again, and the window read back drops them.
+	if skipped, dups := testutil.ToFloat64(m.skipped), testutil.ToFloat64(m.duplicates); skipped+dups != n+1+replayed || skipped < n {
+		t.Errorf("skipped %v records on resume and dropped %v copies, want %d together", skipped, dups, n+1+replayed)
+	}
+}
+
+func TestWindowRemembersTheLastRecords(t *testing.T) {
+	id := func(n byte) parse.UUID { return parse.UUID{15: n} }
+	for _, tt := range []struct {
+		size int
+		adds []byte
+		want []bool
+	}{
+		{3, []byte{1, 2, 1, 3, 4, 3, 1}, []bool{true, true, false, true, true, false, true}}, // 4 evicts 1
+		{1, []byte{1, 1, 2, 1}, []bool{true, false, true, true}},
+		{0, []byte{1, 1}, []bool{true, true}},  // off
+		{-1, []byte{1, 1}, []bool{true, true}}, // off
+	} {
+		w := newWindow(tt.size)
+		for i, a := range tt.adds {
+			if got := w.add(id(a)); got != tt.want[i] {
+				t.Errorf("size %d, add #%d (%d) = %v, want %v", tt.size, i, a, got, tt.want[i])
+			}
+		}
+		if len(w.ids) > max(tt.size, 0) {
+			t.Errorf("size %d: remembers %d ids", tt.size, len(w.ids))
+		}
+	}
+}
