@@ -307,3 +307,43 @@ func (d *daemon) metricSum(t *testing.T, name string) float64 {
 	}
 	return sum
 }
+
+// mode all with a kafka section runs both halves in one process: what it
+// receives goes through the topic into ClickHouse.
+func TestKafkaModeAllRunsBothHalves(t *testing.T) {
+	chAddr := testch.Addr(t)
+	conn := testch.Conn(t, chAddr)
+	db := testch.Database(t, conn)
+	k := startKafka(t)
+	dir := t.TempDir()
+	cfg := fmt.Sprintf(`listeners:
+  tcp:
+    - {name: tcp, address: "127.0.0.1:0"}
+spool: {dir: %q}
+kafka:
+  brokers: %s
+  topic: %s
+  consumer: {group: all-in-one, session_timeout: 2s, rebalance_timeout: 10s, max_wait: 100ms}
+sinks:
+  clickhouse: {addresses: [%q], database: %s, flush_interval: 200ms}
+pipeline: {dead_letter_dir: %q}
+admin: {address: "127.0.0.1:0"}
+shutdown_timeout: 20s
+`, filepath.Join(dir, "spool"), brokersYAML(k.ListenAddrs()), kafkaTopic, chAddr, db, filepath.Join(dir, "dl"))
+	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
+	d := runDaemonWant(t, dir, nil, 2)
+	const total = 5000
+	st := startStream(t, d.addrs["tcp"], total, 0)
+	<-st.done
+	l := waitLanded(t, conn, db, total, 60*time.Second)
+	if l.rows != total || l.distinct != total || l.stored != total {
+		t.Fatalf("want %d messages once, got %+v", total, l)
+	}
+	if n := d.metricSum(t, "vca_collector_kafka_produced_records_total"); n != total {
+		t.Errorf("produced %v records, want %d", n, total)
+	}
+	if n := d.metricSum(t, "vca_collector_kafka_consumed_records_total"); n != total {
+		t.Errorf("consumed %v records, want %d", n, total)
+	}
+	d.stop(t)
+}

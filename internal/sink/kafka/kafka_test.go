@@ -95,13 +95,19 @@ func consume(t *testing.T, cfg stream.Config, n int) []segkafka.Message {
 }
 
 func TestProducesEveryEventKeyedByGatewayThenReportsDurable(t *testing.T) {
+	for _, codec := range []string{"none", "gzip", "snappy", "lz4", "zstd"} {
+		t.Run(codec, func(t *testing.T) { producesEveryEvent(t, codec) })
+	}
+}
+
+func producesEveryEvent(t *testing.T, codec string) {
 	c, err := kfake.NewCluster(kfake.NumBrokers(3), kfake.SeedTopics(3, topic))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer c.Close()
 	evs := corpusEvents()
-	cfg := stream.Config{Brokers: c.ListenAddrs(), Topic: topic}
+	cfg := stream.Config{Brokers: c.ListenAddrs(), Topic: topic, Producer: stream.ProducerConfig{Compression: codec}}
 	ok, _ := produceAll(t, cfg, evs, 10*time.Second)
 	if !ok {
 		t.Fatal("not durable")
