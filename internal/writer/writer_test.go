@@ -253,7 +253,9 @@ func TestWriterRidesOutAClickHouseOutage(t *testing.T) {
 	waitUntil("the first half in ClickHouse and committed", func() bool { return count() == 2000 && committed() == 2000 })
 	srv.Kill()
 	produce(all[2000:])
-	waitUntil("the second half read", func() bool { return testutil.ToFloat64(w.m.consumed.WithLabelValues("0"))+testutil.ToFloat64(w.m.consumed.WithLabelValues("1")) == 4000 })
+	waitUntil("the second half read", func() bool {
+		return testutil.ToFloat64(w.m.consumed.WithLabelValues("0"))+testutil.ToFloat64(w.m.consumed.WithLabelValues("1")) == 4000
+	})
 	time.Sleep(2 * time.Second) // inserts fail and are retried
 	if got := committed(); got != 2000 {
 		t.Fatalf("committed offsets sum to %v with ClickHouse down, want 2000 (nothing past what is stored)", got)
