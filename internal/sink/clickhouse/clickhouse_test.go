@@ -572,3 +572,43 @@ func TestDurableOnlyAfterInsertAndResume(t *testing.T) {
 		t.Fatal("Resume for another spool id reported events")
 	}
 }
+
+// Each sealed batch waits, before its ingest_batches row, for the row of
+// the batch sealed before it in the same chain, and in no other chain:
+// that is what keeps every chain a gapless prefix after a crash.
+func TestSealedBatchesChainTheirRecords(t *testing.T) {
+	st := &Store{cfg: Config{BatchSize: 1}, m: newMetrics(nil), pending: make(chan *batch, 16)}
+	newSink := func(chain string) *Sink {
+		s := &Sink{Store: st, chainID: chain, batchSize: 1, lastRecorded: make(chan struct{})}
+		close(s.lastRecorded)
+		s.open = s.newBatch()
+		return s
+	}
+	a, b := newSink("a"), newSink("b")
+	events := corpusEvents(t, 0)[:3]
+	for _, s := range []*Sink{a, b, a} {
+		if err := s.Write(context.Background(), events[:2], nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(st.pending)
+	last := map[*Sink]chan struct{}{}
+	n := 0
+	for bt := range st.pending {
+		n++
+		if prev, ok := last[bt.owner]; ok && bt.prevRec != prev {
+			t.Errorf("chain %s batch %d does not wait for the batch before it", bt.owner.chainID, bt.seq)
+		}
+		if _, ok := last[bt.owner]; !ok {
+			select {
+			case <-bt.prevRec:
+			default:
+				t.Errorf("chain %s: its first batch waits for something", bt.owner.chainID)
+			}
+		}
+		last[bt.owner] = bt.recorded
+	}
+	if n != 6 {
+		t.Fatalf("%d batches sealed, want 6", n)
+	}
+}

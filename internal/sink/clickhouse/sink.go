@@ -385,6 +385,7 @@ func (s *Sink) sealLocked() error {
 	b.chain = chainHash(b.prev, b.content)
 	s.chain = b.chain
 	b.prevRec, b.recorded = s.lastRecorded, make(chan struct{})
+	s.lastRecorded = b.recorded
 	s.open = s.newBatch()
 	return s.enqueue(b)
 }
