@@ -2,6 +2,7 @@ package testch
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -27,16 +28,35 @@ type Server struct {
 func OwnServer(t testing.TB) *Server {
 	t.Helper()
 	Addr(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
+	port := restartablePort(t)
 	s := &Server{dir: t.TempDir(), port: port, t: t, Addr: fmt.Sprintf("127.0.0.1:%d", port)}
 	s.Start()
 	t.Cleanup(func() { syscall.Kill(s.pid(), syscall.SIGTERM) })
 	return s
+}
+
+// restartablePort finds a free port, and the HTTP port after it, below the
+// kernel's ephemeral range (32768 and up on Linux): while the server is
+// down, an outgoing connection anywhere on the machine may take a free
+// ephemeral port as its own, and the restart could not bind it again.
+func restartablePort(t testing.TB) int {
+	t.Helper()
+	free := func(p int) bool {
+		ln, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			return false
+		}
+		ln.Close()
+		return true
+	}
+	for range 200 {
+		p := 20000 + 2*rand.IntN(6000)
+		if free(p) && free(p+1) {
+			return p
+		}
+	}
+	t.Fatal("no free port pair below the ephemeral range")
+	return 0
 }
 
 // Start starts the server (again) and waits until it answers.
