@@ -109,7 +109,9 @@ func (p *Parser) envelope(line []byte, ev *Event) ([]byte, bool) {
 		}
 		return host, true
 	}
-	ev.Hostname = host
+	if len(host) != 1 || host[0] != '-' { // "-": syslog's nil value, no hostname
+		ev.Hostname = host
+	}
 	rest = skipSpaces(rest)
 
 	// H2: pre-7.0.1726 gateways re-sent file lines, tagged with the file name,
