@@ -42,36 +42,64 @@ func records(n int) []segkafka.Message {
 	return out
 }
 
-// run consumes with a writer of the given group until cond holds, then
-// stops it and returns its metrics.
-func run(t *testing.T, kc stream.Config, cc clickhouse.Config, group string, cond func(*metrics) bool) *metrics {
+// produce writes the records to the test topic, acknowledged by all.
+func produce(t *testing.T, brokers []string, msgs []segkafka.Message) {
 	t.Helper()
-	kc.Consumer.Group = group
+	w := &segkafka.Writer{Addr: segkafka.TCP(brokers...), Topic: topic, Balancer: &segkafka.Murmur2Balancer{}, RequiredAcks: segkafka.RequireAll}
+	defer w.Close()
+	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// consumerConfig is a writer's Kafka configuration with short timeouts.
+func consumerConfig(brokers []string) stream.Config {
+	kc := stream.Config{Brokers: brokers, Topic: topic,
+		Consumer: stream.ConsumerConfig{SessionTimeout: config.Duration(2 * time.Second), RebalanceTimeout: config.Duration(10 * time.Second), MaxWait: config.Duration(50 * time.Millisecond)}}
+	kc.SetDefaults()
+	return kc
+}
+
+// startWriter opens a store and runs a writer on it; stop ends both.
+func startWriter(t *testing.T, kc stream.Config, cc clickhouse.Config, level zerolog.Level) (w *Writer, stop func()) {
+	t.Helper()
 	reg := prometheus.NewRegistry()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(level)
 	st, err := clickhouse.OpenStore(context.Background(), cc, reg, log)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	w, err := New(kc, st, parse.Options{}, reg, log)
+	w, err = New(kc, st, parse.Options{}, reg, log)
 	if err != nil {
+		st.Close()
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
+	return w, func() {
+		cancel()
+		err := <-done
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// run consumes with a writer of the given group until cond holds, then
+// stops it and returns its metrics.
+func run(t *testing.T, kc stream.Config, cc clickhouse.Config, group string, cond func(*metrics) bool) *metrics {
+	t.Helper()
+	kc.Consumer.Group = group
+	w, stop := startWriter(t, kc, cc, zerolog.WarnLevel)
+	defer stop()
 	deadline := time.Now().Add(60 * time.Second)
 	for !cond(w.m) {
 		if time.Now().After(deadline) {
-			cancel()
 			t.Fatal("timed out")
 		}
 		time.Sleep(100 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 	return w.m
 }
@@ -95,15 +123,9 @@ func TestWriterInsertsOnceAndResumesFromClickHouse(t *testing.T) {
 	// An edge that crashed after the brokers acknowledged these, before its
 	// spool cursor moved, produces them again.
 	msgs = append(msgs, msgs[:replayed]...)
-	w := &segkafka.Writer{Addr: segkafka.TCP(c.ListenAddrs()...), Topic: topic, Balancer: &segkafka.Murmur2Balancer{}, RequiredAcks: segkafka.RequireAll}
-	if err := w.WriteMessages(context.Background(), msgs...); err != nil {
-		t.Fatal(err)
-	}
-	w.Close()
+	produce(t, c.ListenAddrs(), msgs)
 
-	kc := stream.Config{Brokers: c.ListenAddrs(), Topic: topic,
-		Consumer: stream.ConsumerConfig{SessionTimeout: config.Duration(2 * time.Second), RebalanceTimeout: config.Duration(10 * time.Second), MaxWait: config.Duration(50 * time.Millisecond)}}
-	kc.SetDefaults()
+	kc := consumerConfig(c.ListenAddrs())
 	cc := clickhouse.Config{Addresses: []string{addr}, Database: db, FlushInterval: config.Duration(100 * time.Millisecond), MaxConnections: 16, DeadLetterDir: t.TempDir()}
 	cc.SetDefaults()
 	stored := func() uint64 {
@@ -199,37 +221,12 @@ func TestWriterRidesOutAClickHouseOutage(t *testing.T) {
 	}
 	defer c.Close()
 	all := records(4000)
-	produce := func(msgs []segkafka.Message) {
-		w := &segkafka.Writer{Addr: segkafka.TCP(c.ListenAddrs()...), Topic: topic, Balancer: &segkafka.Murmur2Balancer{}, RequiredAcks: segkafka.RequireAll}
-		defer w.Close()
-		if err := w.WriteMessages(context.Background(), msgs...); err != nil {
-			t.Fatal(err)
-		}
-	}
-	kc := stream.Config{Brokers: c.ListenAddrs(), Topic: topic,
-		Consumer: stream.ConsumerConfig{SessionTimeout: config.Duration(2 * time.Second), RebalanceTimeout: config.Duration(10 * time.Second), MaxWait: config.Duration(50 * time.Millisecond)}}
-	kc.SetDefaults()
+	kc := consumerConfig(c.ListenAddrs())
 	cc := clickhouse.Config{Addresses: []string{srv.Addr}, Database: db, FlushInterval: config.Duration(100 * time.Millisecond),
 		MaxRetryBackoff: config.Duration(500 * time.Millisecond), DialTimeout: config.Duration(time.Second), DeadLetterDir: t.TempDir()}
 	cc.SetDefaults()
-	reg := prometheus.NewRegistry()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
-	st, err := clickhouse.OpenStore(context.Background(), cc, reg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := New(kc, st, parse.Options{}, reg, log)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-		st.Close()
-	}()
+	w, stop := startWriter(t, kc, cc, zerolog.ErrorLevel)
+	defer stop()
 	count := func() uint64 {
 		return testch.Count(t, conn, fmt.Sprintf("SELECT (SELECT count() FROM %[1]s.dcf_events) + (SELECT count() FROM %[1]s.raw_unparsed)", db))
 	}
@@ -249,10 +246,10 @@ func TestWriterRidesOutAClickHouseOutage(t *testing.T) {
 		}
 	}
 
-	produce(all[:2000])
+	produce(t, c.ListenAddrs(), all[:2000])
 	waitUntil("the first half in ClickHouse and committed", func() bool { return count() == 2000 && committed() == 2000 })
 	srv.Kill()
-	produce(all[2000:])
+	produce(t, c.ListenAddrs(), all[2000:])
 	waitUntil("the second half read", func() bool {
 		return testutil.ToFloat64(w.m.consumed.WithLabelValues("0"))+testutil.ToFloat64(w.m.consumed.WithLabelValues("1")) == 4000
 	})

@@ -212,7 +212,7 @@ func TestKafkaEngineViewsOnChdb(t *testing.T) {
 		}
 		exec("DROP DATABASE vca_ke_engine")
 	}
-	l := layout{o: Options{Database: "vca_ke"}, db: "`vca_ke`"}
+	l := newLayout(Options{Database: "vca_ke"})
 	exec("CREATE TABLE vca_ke.dcf_kafka_queue (\n" + renderColumns(kafkaQueueColumns(), Modern) + "\n) ENGINE = Null")
 	for _, v := range kafkaViews(l, "`vca_ke`.`dcf_kafka_queue`", false) {
 		exec(v)

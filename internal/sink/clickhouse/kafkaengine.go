@@ -24,7 +24,7 @@ type KafkaEngineOptions struct {
 // ids are the edge's, so a record produced twice collapses under FINAL
 // like any replay.
 func KafkaEngineSQL(o Options, k KafkaEngineOptions) []string {
-	l := layout{o: o, db: quoteIdent(o.Database)}
+	l := newLayout(o)
 	on := l.onCluster()
 	queue := l.db + "." + quoteIdent("dcf_kafka_queue")
 	consumers := max(k.Consumers, 1)

@@ -32,7 +32,7 @@ var schemaVersion = migrations[len(migrations)-1].version
 // schema_migrations table (no shard in its Keeper path), so a migration
 // recorded through any server is seen by all.
 func migrationTableDDL(o Options) []statement {
-	l := layout{o: o, db: quoteIdent(o.Database)}
+	l := newLayout(o)
 	engine := "MergeTree()"
 	if l.clustered() {
 		engine = fmt.Sprintf("ReplicatedMergeTree(%s, '{shard}-{replica}')", quoteString("/clickhouse/tables/vca-schema/"+o.Database+"/schema_migrations"))
@@ -48,7 +48,7 @@ func migrationTableDDL(o Options) []statement {
 // migrate brings the database to schemaVersion and returns the migrations it
 // applied.
 func migrate(ctx context.Context, conn driver.Conn, p Profile, o Options) ([]uint32, error) {
-	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(o.Database)+layout{o: o}.onCluster()); err != nil {
+	if err := conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(o.Database)+newLayout(o).onCluster()); err != nil {
 		return nil, fmt.Errorf("create database %s: %w", o.Database, err)
 	}
 	for _, s := range migrationTableDDL(o) {

@@ -239,6 +239,8 @@ type layout struct {
 	db string
 }
 
+func newLayout(o Options) layout { return layout{o: o, db: quoteIdent(o.Database)} }
+
 func (l layout) clustered() bool { return l.o.Cluster != "" }
 
 // onCluster is the ON CLUSTER clause, or nothing.
@@ -287,7 +289,7 @@ func (l layout) distributed(table, shardKey string) []statement {
 // there and FINAL through the Distributed table stays exact; a hash chain's
 // batch records share a shard (the key hashes chain_id).
 func ddl(p Profile, o Options) []statement {
-	l := layout{o: o, db: quoteIdent(o.Database)}
+	l := newLayout(o)
 	on := l.onCluster()
 	ttl := func(expr string) string {
 		if p != Modern || o.RetentionDays <= 0 {
@@ -377,7 +379,7 @@ func addColumns(table string, cols []column, v uint32) func(Profile, Options) []
 		if p == Modern {
 			ifNotExists = "IF NOT EXISTS "
 		}
-		l := layout{o: o, db: quoteIdent(o.Database)}
+		l := newLayout(o)
 		targets := []string{l.stored(table)}
 		if l.clustered() {
 			targets = append(targets, l.db+"."+quoteIdent(table)) // the Distributed table
