@@ -27,6 +27,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/testch"
 	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
 	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 var binary string
@@ -87,7 +88,7 @@ sinks:
   file: {path: %q}
 %s
 pipeline: {dead_letter_dir: %q}
-admin: {address: "127.0.0.1:0"}
+admin: {address: "127.0.0.1:0", stall_after: 3s}
 shutdown_timeout: 10s
 %s
 `, cert, key, caFile, events, moreSinks, filepath.Join(dir, "dl"), extra)
@@ -143,8 +144,8 @@ func runDaemonWant(t *testing.T, dir string, ca *testpki.CA, want int) *daemon {
 	case <-ready:
 	case err := <-d.exited:
 		t.Fatalf("collector exited at start: %v\n%s", err, d.logs)
-	case <-time.After(10 * time.Second):
-		t.Fatalf("collector did not report its addresses\n%s", d.logs)
+	case <-time.After(2 * time.Minute):
+		t.Fatalf("collector did not report its %d addresses within 2 minutes (has %v)\n%s", want, d.addrs, d.logs)
 	}
 	t.Cleanup(func() {
 		cmd.Process.Kill()
@@ -168,26 +169,24 @@ func (d *daemon) tlsClient(t *testing.T) *tls.Conn {
 // readEvents waits until the file holds at least n events.
 func (d *daemon) readEvents(t *testing.T, n int) []map[string]any {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
+	var lines [][]byte
+	testwait.Until(t, fmt.Sprintf("%d events in the file sink", n), testwait.Idle, func() (bool, string) {
 		data, _ := os.ReadFile(d.events)
-		lines := bytes.Split(bytes.TrimSpace(data), []byte("\n"))
-		if len(data) > 0 && len(lines) >= n {
-			var out []map[string]any
-			for _, l := range lines {
-				var ev map[string]any
-				if err := json.Unmarshal(l, &ev); err != nil {
-					t.Fatalf("invalid JSON line %q: %v", l, err)
-				}
-				out = append(out, ev)
-			}
-			return out
+		lines = bytes.Split(bytes.TrimSpace(data), []byte("\n"))
+		if len(data) == 0 {
+			lines = nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("file sink holds %d events, want %d", len(lines), n)
+		return len(lines) >= n, fmt.Sprintf("the file sink holds %d events", len(lines))
+	})
+	var out []map[string]any
+	for _, l := range lines {
+		var ev map[string]any
+		if err := json.Unmarshal(l, &ev); err != nil {
+			t.Fatalf("invalid JSON line %q: %v", l, err)
 		}
-		time.Sleep(20 * time.Millisecond)
+		out = append(out, ev)
 	}
+	return out
 }
 
 // receiveFields are set by the listener, not by parsing the line.
@@ -368,9 +367,11 @@ func TestMalformedInputNeverCrashes(t *testing.T) {
 	udp.Write([]byte(good + " SEQ=2"))
 	udp.Close()
 
-	deadline := time.Now().Add(15 * time.Second)
 	var seen map[string]int
-	for time.Now().Before(deadline) {
+	complete := func() bool {
+		return seen["tcp"] == 1 && seen["tls"] == 1 && seen["udp"] == 1 && seen["cut"] == 1 && seen["long"] == 2
+	}
+	testwait.Until(t, "every line after the malformed input", testwait.Idle, func() (bool, string) {
 		seen = map[string]int{}
 		data, _ := os.ReadFile(d.events)
 		for _, l := range bytes.Split(data, []byte("\n")) {
@@ -399,14 +400,8 @@ func TestMalformedInputNeverCrashes(t *testing.T) {
 				}
 			}
 		}
-		if seen["tcp"] == 1 && seen["tls"] == 1 && seen["udp"] == 1 && seen["cut"] == 1 && seen["long"] == 2 {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if seen["tcp"] != 1 || seen["tls"] != 1 || seen["udp"] != 1 || seen["cut"] != 1 || seen["long"] != 2 {
-		t.Fatalf("after malformed input: %v", seen)
-	}
+		return complete(), fmt.Sprint(seen)
+	})
 	resp, err := http.Get("http://" + d.addrs["admin"] + "/healthz")
 	if err != nil || resp.StatusCode != 200 {
 		t.Fatalf("healthz after malformed input: %v %v", resp, err)
@@ -446,7 +441,12 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	}
 	c.Write(buf.Bytes())
 	c.Close()
-	time.Sleep(300 * time.Millisecond) // let the listener read what was sent
+	// What the listener has read is accepted and must be delivered; what
+	// still sits in the socket when the listener closes is not.
+	testwait.Until(t, "the listener to read every message", testwait.Idle, func() (bool, string) {
+		got := d.metricSum(t, "vca_collector_received_messages_total")
+		return got >= n, fmt.Sprintf("%v of %d received", got, n)
+	})
 	start := time.Now()
 	d.cmd.Process.Signal(syscall.SIGTERM)
 	select {
@@ -454,8 +454,8 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 		if err != nil {
 			t.Fatalf("exit: %v\n%s", err, d.logs)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("collector did not exit within its shutdown deadline")
+	case <-time.After(time.Minute): // shutdown_timeout is 10s
+		t.Fatal("collector did not exit within a minute of SIGTERM (its shutdown_timeout is 10s)")
 	}
 	t.Logf("drained and exited in %v", time.Since(start))
 	events := d.readEvents(t, n)

@@ -6,7 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"regexp"
@@ -23,6 +25,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/spool"
 	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 // stamped is an L4 decision line that carries its position in the test's
@@ -133,6 +136,19 @@ func (s *stream) countWritten(ends []int, off int) {
 
 func (s *stream) halt() { s.once.Do(func() { close(s.stop) }); <-s.done }
 
+// wait waits for the sender to finish, while it keeps writing.
+func (s *stream) wait(t *testing.T) {
+	t.Helper()
+	testwait.Until(t, "the sender to finish", testwait.Idle, func() (bool, string) {
+		select {
+		case <-s.done:
+			return true, ""
+		default:
+			return false, fmt.Sprintf("%d messages written, held back %d times", s.written.Load(), s.blocked.Load())
+		}
+	})
+}
+
 // landed counts the stamped messages in ClickHouse as queries see them
 // (FINAL) and as stored (before merges collapse replays).
 type landedCounts struct{ rows, distinct, min, max, stored uint64 }
@@ -152,17 +168,16 @@ func landed(t *testing.T, conn driver.Conn, db string) landedCounts {
 	return l
 }
 
-// waitLanded polls until want messages are in ClickHouse.
-func waitLanded(t *testing.T, conn driver.Conn, db string, want uint64, within time.Duration) landedCounts {
+// waitLanded polls until want messages are in ClickHouse, while they keep
+// arriving (see testwait).
+func waitLanded(t *testing.T, conn driver.Conn, db string, want uint64) landedCounts {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		l := landed(t, conn, db)
-		if l.rows >= want || time.Now().After(deadline) {
-			return l
-		}
-		time.Sleep(250 * time.Millisecond)
-	}
+	var l landedCounts
+	testwait.Until(t, fmt.Sprintf("%d messages in clickhouse", want), testwait.Idle, func() (bool, string) {
+		l = landed(t, conn, db)
+		return l.rows >= want, fmt.Sprintf("%+v", l)
+	})
+	return l
 }
 
 func inspectSpool(t *testing.T, dir string) spool.Info {
@@ -199,8 +214,8 @@ func (d *daemon) stop(t *testing.T) {
 		if err != nil {
 			t.Fatalf("collector exit: %v", err)
 		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("collector did not exit after SIGTERM")
+	case <-time.After(2 * time.Minute):
+		t.Fatal("collector did not exit within 2 minutes of SIGTERM")
 	}
 }
 
@@ -235,7 +250,7 @@ func TestCollectorKilledMidStreamLosesNothingAppended(t *testing.T) {
 	appended := info.NextSeq // the spool started empty: sequence numbers are 0..appended-1
 
 	d2 := d.restart(t)
-	after := waitLanded(t, conn, db, appended, 60*time.Second)
+	after := waitLanded(t, conn, db, appended)
 	d2.stop(t)
 	after = landed(t, conn, db)
 	t.Logf("sender wrote %d messages before the kill; %d were appended to the spool; %d were in flight (taken by the sender's kernel but not read by the collector: socket buffers)",
@@ -283,19 +298,17 @@ func TestClickHouseOutageUnderSteadyStream(t *testing.T) {
 		time.Sleep(8 * time.Second)
 		os.WriteFile(p, []byte(get(t, "http://"+d.addrs["admin"]+"/debug/pprof/heap")), 0o644)
 	}
-	<-s.done
+	s.wait(t)
 	if s.err != nil || s.written.Load() != int64(total) {
 		t.Fatalf("sender: %v after %d of %d", s.err, s.written.Load(), total)
 	}
 	drainStart := time.Now()
 	var l landedCounts
-	for time.Since(drainStart) < 3*time.Minute {
+	testwait.Until(t, "the spool to drain into clickhouse", testwait.Idle, func() (bool, string) {
 		l = landed(t, conn, db)
-		if l.rows >= uint64(total) && d.metric(t, "vca_collector_spool_lag_records") == 0 {
-			break
-		}
-		time.Sleep(time.Second)
-	}
+		lag := d.metric(t, "vca_collector_spool_lag_records")
+		return l.rows >= uint64(total) && lag == 0, fmt.Sprintf("%+v, spool lag %v", l, lag)
+	})
 	rss := peakRSS(d.cmd.Process.Pid)
 	lagEnd := d.metric(t, "vca_collector_spool_lag_records")
 	d.stop(t)
@@ -322,24 +335,35 @@ func TestSpoolFullBlocksTheSender(t *testing.T) {
 	srv.Kill()
 	const total = 30_000
 	s := startStream(t, d.addrs["tcp"], total, 0)
-	deadline := time.Now().Add(30 * time.Second)
-	for s.blocked.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
-	if s.blocked.Load() < 2 {
-		t.Fatalf("the sender was never held back (wrote %d of %d)", s.written.Load(), total)
-	}
+	testwait.Until(t, "the sender to be held back", testwait.Idle, func() (bool, string) {
+		return s.blocked.Load() >= 2, fmt.Sprintf("wrote %d of %d, held back %d times", s.written.Load(), total, s.blocked.Load())
+	})
 	heldAt := s.written.Load()
+	// Nothing becomes durable: after stall_after (3s) /readyz says so and
+	// the log names the stall.
+	testwait.For(t, "/readyz to report the stall", testwait.Idle, func() bool {
+		code, body := readyz(t, d)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, "pipeline: no spool batch became durable")
+	}, func() string { code, body := readyz(t, d); return fmt.Sprintf("%d %q", code, body) })
+	testwait.For(t, "the stall warning in the log", testwait.Idle, func() bool {
+		return strings.Contains(d.logs.String(), "events are waiting and none became durable")
+	}, func() string { return "no such line" })
 	srv.Start()
-	select {
-	case <-s.done:
-	case <-time.After(90 * time.Second):
-		d.cmd.Process.Signal(syscall.SIGQUIT) // its goroutines, into the log below
-		time.Sleep(2 * time.Second)
-		t.Fatalf("the sender did not finish after ClickHouse came back (%d of %d written)", s.written.Load(), total)
+	sent := func() (bool, string) {
+		select {
+		case <-s.done:
+			return true, ""
+		default:
+			return false, fmt.Sprintf("%d of %d written", s.written.Load(), total)
+		}
+	}
+	if done, _ := sent(); !done {
+		testwait.Until(t, "the sender to finish after ClickHouse came back", testwait.Idle, sent)
 	}
 	blocked := d.metric(t, "vca_collector_spool_blocked_seconds_total")
-	l := waitLanded(t, conn, db, total, 90*time.Second)
+	l := waitLanded(t, conn, db, total)
+	testwait.For(t, "/readyz to report ready again", testwait.Idle, func() bool { code, _ := readyz(t, d); return code == http.StatusOK },
+		func() string { code, body := readyz(t, d); return fmt.Sprintf("%d %q", code, body) })
 	d.stop(t)
 	t.Logf("with ClickHouse down the sender stalled after %d messages (spool capped at 256KiB; listeners blocked %.1fs); after the restart all %d landed", heldAt, blocked, l.rows)
 	if s.err != nil || blocked <= 0 {
@@ -359,16 +383,17 @@ func TestSpoolFullDropOldestReportsTheRange(t *testing.T) {
 	srv.Kill()
 	const total = 30_000
 	s := startStream(t, d.addrs["tcp"], total, 0)
-	<-s.done
+	s.wait(t)
 	if s.err != nil {
 		t.Fatal(s.err)
 	}
-	for deadline := time.Now().Add(30 * time.Second); d.metric(t, "vca_collector_spool_appended_records_total") < total && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond) // the rest is still in socket buffers
-	}
+	testwait.Until(t, "every message in the spool", testwait.Idle, func() (bool, string) { // the rest is still in socket buffers
+		n := d.metric(t, "vca_collector_spool_appended_records_total")
+		return n >= total, fmt.Sprintf("%v of %d appended", n, total)
+	})
 	dropped := d.metric(t, `vca_collector_spool_dropped_records_total{reason="drop_oldest"}`)
 	srv.Start()
-	l := waitLanded(t, conn, db, uint64(total-int(dropped)), 60*time.Second)
+	l := waitLanded(t, conn, db, uint64(total-int(dropped)))
 	d.stop(t)
 
 	// The log names every dropped range; the missing messages must be
@@ -409,4 +434,16 @@ func TestSpoolFullDropOldestReportsTheRange(t *testing.T) {
 			t.Fatalf("message %d: in ClickHouse %v, in a logged dropped range %v", q, present[q], missing[q])
 		}
 	}
+}
+
+// readyz returns the status code and body of the daemon's /readyz.
+func readyz(t *testing.T, d *daemon) (int, string) {
+	t.Helper()
+	resp, err := http.Get("http://" + d.addrs["admin"] + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
 }

@@ -175,6 +175,10 @@ func (c *Collector) serveAdmin() error {
 			http.Error(w, "not ready", http.StatusServiceUnavailable)
 			return
 		}
+		if err := c.stall(); err != nil {
+			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		w.Write([]byte("ready\n"))
 	})
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
@@ -221,6 +225,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.log.Info().Str("address", c.adminLn.Addr().String()).Msg("admin endpoints on /metrics /healthz /readyz")
 	}
 	c.ready.Store(true)
+	go c.watchStalls(wctx)
 	<-ctx.Done()
 
 	c.ready.Store(false)
@@ -285,6 +290,45 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	c.log.Info().Msg("stopped")
 	return err
+}
+
+// stall is why the collector is not getting events to where they are
+// durable, or nil.
+func (c *Collector) stall() error {
+	var errs []error
+	after := time.Duration(c.cfg.Admin.StallAfter)
+	if c.pipeline != nil {
+		errs = append(errs, c.pipeline.Stall(after))
+	}
+	if c.writer != nil {
+		errs = append(errs, c.writer.Stall(after))
+	}
+	return errors.Join(errs...)
+}
+
+// watchStalls logs when a stall begins and when it ends.
+func (c *Collector) watchStalls(ctx context.Context) {
+	t := time.NewTicker(min(time.Duration(c.cfg.Admin.StallAfter)/4, 5*time.Second))
+	defer t.Stop()
+	var was string
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		now := ""
+		if err := c.stall(); err != nil {
+			now = err.Error()
+		}
+		switch {
+		case now != "" && was == "":
+			c.log.Warn().Str("stall", now).Msg("events are waiting and none became durable; /readyz reports not ready")
+		case now == "" && was != "":
+			c.log.Info().Msg("events are becoming durable again; /readyz reports ready")
+		}
+		was = now
+	}
 }
 
 // Reload re-reads what can change without a restart: the policy catalog

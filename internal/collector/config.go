@@ -56,6 +56,10 @@ type Sinks struct {
 type AdminConfig struct {
 	// Address serves /metrics, /healthz and /readyz; empty disables it.
 	Address string `yaml:"address"`
+	// StallAfter is how long events may wait with none becoming durable
+	// (the pipeline's sinks, or a writer's partition) before /readyz
+	// answers 503 and a warning names what is stuck.
+	StallAfter config.Duration `yaml:"stall_after"`
 }
 
 type LogConfig struct {
@@ -96,6 +100,9 @@ func (c *Config) SetDefaults() {
 	}
 	if c.ShutdownTimeout == 0 {
 		c.ShutdownTimeout = config.Duration(15 * time.Second)
+	}
+	if c.Admin.StallAfter == 0 {
+		c.Admin.StallAfter = config.Duration(2 * time.Minute)
 	}
 }
 
@@ -140,6 +147,9 @@ func (c *Config) Validate() error {
 	case "debug", "info", "warn", "error":
 	default:
 		return config.FieldError("log.level", fmt.Errorf("%q is not one of debug, info, warn, error", c.Log.Level))
+	}
+	if time.Duration(c.Admin.StallAfter) < time.Second {
+		return config.FieldError("admin.stall_after", fmt.Errorf("%v is below 1s", c.Admin.StallAfter))
 	}
 	if c.Log.Format != "json" && c.Log.Format != "console" {
 		return config.FieldError("log.format", fmt.Errorf("%q is not json or console", c.Log.Format))

@@ -27,6 +27,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/testch"
 	"github.com/openclaw-vca/openclaw-vca/internal/testch/seed"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 // Three hours of the simulated fleet; the monitor-mode gateway falls
@@ -393,11 +394,9 @@ func sha256Hex(b []byte) string {
 
 func waitMutations(t *testing.T, src *Source) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for testch.Count(t, src.Conn, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", src.Database) > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("mutation did not finish")
-		}
-		time.Sleep(50 * time.Millisecond)
+	open := func() uint64 {
+		return testch.Count(t, src.Conn, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", src.Database)
 	}
+	testwait.For(t, "the mutation to finish", testwait.Idle, func() bool { return open() == 0 },
+		func() string { return fmt.Sprintf("%d mutations open", open()) })
 }

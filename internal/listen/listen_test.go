@@ -20,6 +20,7 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
 	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 // collector is a Handler that keeps copies of what it receives.
@@ -46,16 +47,12 @@ func (c *collector) HandleBatch(b *Batch) {
 
 func (c *collector) wait(t *testing.T, n int) []Message {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
+	testwait.Until(t, fmt.Sprintf("%d messages", n), testwait.Idle, func() (bool, string) {
 		c.mu.Lock()
 		got := len(c.msgs)
 		c.mu.Unlock()
-		if got >= n {
-			break
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return got >= n, fmt.Sprintf("received %d messages", got)
+	})
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(c.msgs) < n {
@@ -138,23 +135,16 @@ func TestTCPMalformedInputKeepsStream(t *testing.T) {
 	in.WriteString(octet(strings.Repeat("O", 1<<20))) // 1 MiB octet frame
 	in.WriteString("<14>Mar 14 09:00:00 h a: after-garbage\n")
 	go func() { c.Write(in.Bytes()); c.(*net.TCPConn).CloseWrite() }()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
+	testwait.Until(t, "the line after the garbage", testwait.Idle, func() (bool, string) {
 		h.mu.Lock()
+		defer h.mu.Unlock()
 		n := len(h.msgs)
 		last := ""
 		if n > 0 {
 			last = string(h.msgs[n-1].Data)
 		}
-		h.mu.Unlock()
-		if last == "<14>Mar 14 09:00:00 h a: after-garbage" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the line after the garbage never arrived (%d messages, last %.40q)", n, last)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+		return last == "<14>Mar 14 09:00:00 h a: after-garbage", fmt.Sprintf("%d messages, last %.40q", n, last)
+	})
 	var truncated int
 	for _, msg := range h.msgs {
 		if len(msg.Data) > 64<<10 {

@@ -74,8 +74,8 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metr
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "vca_collector_spool_lag_seconds", Help: "Age of the oldest record read from the spool and not yet durable in every sink.",
 			}, func() float64 {
-				if t := p.track.oldest(); !t.IsZero() {
-					return time.Since(t).Seconds()
+				if j, ok := p.track.Oldest(); ok {
+					return time.Since(j.firstRx).Seconds()
 				}
 				return 0
 			}))

@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/delivery"
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink"
@@ -82,7 +83,8 @@ type Pipeline struct {
 
 	work    chan *job
 	turn    turn
-	track   tracker
+	track   *delivery.Watermark[jobPos]
+	readErr atomic.Pointer[error] // why the spool reader stopped early
 	batches sync.Pool
 	wg      sync.WaitGroup
 	stopCtx context.Context
@@ -104,7 +106,7 @@ func New(cfg Config, p *parse.Parser, en Enricher, sp *spool.Spool, sinks []sink
 		work:   make(chan *job, cfg.QueueBatches), resume: make([]resumePoint, len(sinks))}
 	pl.batches.New = func() any { return new(spool.Batch) }
 	pl.turn.cond = sync.NewCond(&pl.turn.mu)
-	pl.track.commit = sp.Commit
+	pl.track = delivery.NewWatermark(func(j jobPos) { sp.Commit(j.end) })
 	pl.m = newMetrics(reg, pl, sinks)
 	pl.stopCtx, pl.stop = context.WithCancel(context.Background())
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -179,16 +181,20 @@ func (p *Pipeline) Stop(ctx context.Context) error {
 type job struct {
 	idx     uint64
 	sb      *spool.Batch
+	mark    *delivery.Mark[jobPos]
+	pending atomic.Int32 // sinks yet to report durable, plus one for delivery itself
+}
+
+// jobPos is what the watermark keeps of a job: where the spool may commit
+// to, and the receive time of its first record (for the lag metric).
+type jobPos struct {
 	end     spool.Position
 	firstRx time.Time
-	pending atomic.Int32 // sinks yet to report durable, plus one for delivery itself
-	done    bool         // guarded by tracker.mu
-	p       *Pipeline
 }
 
 func (j *job) durable() {
 	if j.pending.Add(-1) == 0 {
-		j.p.track.complete(j)
+		j.mark.Durable()
 	}
 }
 
@@ -200,12 +206,12 @@ func (p *Pipeline) read() {
 		if err := p.spool.Next(p.stopCtx, sb); err != nil {
 			p.batches.Put(sb)
 			if err != io.EOF && p.stopCtx.Err() == nil {
+				p.readErr.Store(&err)
 				p.log.Error().Err(err).Msg("spool read failed; the pipeline stops reading (restart replays from the cursor)")
 			}
 			return
 		}
-		j := &job{idx: idx, sb: sb, end: sb.End, firstRx: sb.Records[0].ReceivedAt, p: p}
-		p.track.add(j)
+		j := &job{idx: idx, sb: sb, mark: p.track.Add(jobPos{end: sb.End, firstRx: sb.Records[0].ReceivedAt})}
 		p.work <- j
 	}
 }
@@ -388,49 +394,18 @@ func (t *turn) advance() {
 	t.mu.Unlock()
 }
 
-// tracker commits spool positions in order as jobs become durable, which
-// may happen out of order.
-type tracker struct {
-	mu       sync.Mutex
-	inflight []*job
-	commit   func(spool.Position)
-}
-
-func (t *tracker) add(j *job) {
-	t.mu.Lock()
-	t.inflight = append(t.inflight, j)
-	t.mu.Unlock()
-}
-
-func (t *tracker) complete(j *job) {
-	t.mu.Lock()
-	j.done = true
-	var last *job
-	k := 0
-	for k < len(t.inflight) && t.inflight[k].done {
-		last = t.inflight[k]
-		k++
+// Stall reports why the pipeline is not getting events into its sinks, or
+// nil: the oldest spool batch read has waited after for the sinks with
+// nothing becoming durable meanwhile, or the spool reader stopped.
+func (p *Pipeline) Stall(after time.Duration) error {
+	if err := p.readErr.Load(); err != nil {
+		return fmt.Errorf("pipeline: the spool reader stopped (%w); a restart replays from the cursor", *err)
 	}
-	if k > 0 {
-		n := copy(t.inflight, t.inflight[k:])
-		clear(t.inflight[n:])
-		t.inflight = t.inflight[:n]
+	if w := p.track.Waiting(time.Now()); w >= after {
+		return fmt.Errorf("pipeline: no spool batch became durable in every sink for %v (%d batches outstanding, %d records in the spool behind the cursor)",
+			w.Round(100*time.Millisecond), p.track.Pending(), p.spool.Stats().LagRecords)
 	}
-	t.mu.Unlock()
-	if last != nil {
-		t.commit(last.end)
-	}
-}
-
-// oldest is the receive time of the oldest record not yet committed and
-// already read, or zero.
-func (t *tracker) oldest() time.Time {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if len(t.inflight) == 0 {
-		return time.Time{}
-	}
-	return t.inflight[0].firstRx
+	return nil
 }
 
 // QueueDepth is the number of batches read ahead of the workers.

@@ -223,14 +223,20 @@ func countLines(t *testing.T, dir string) int {
 	return n
 }
 
+// The spool commits only what every sink holds; while one sink holds
+// nothing back as durable, the pipeline reports a stall, and stops once it
+// catches up.
 func TestCommitWaitsForEverySinkToBeDurable(t *testing.T) {
 	fast, slow := &memSink{name: "fast"}, &memSink{name: "slow", hold: true}
 	r := newRig(t, fast, slow)
 	r.send(3000)
-	deadline := time.Now().Add(10 * time.Second)
-	for len(slow.got()) < 3000 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
+	const after = 100 * time.Millisecond
+	for deadline := time.Now().Add(time.Minute); len(slow.got()) < 3000 || r.pl.Stall(after) == nil; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after a minute the slow sink has %d of 3000 events and the pipeline reports no stall (%v)", len(slow.got()), r.pl.Stall(after))
+		}
 	}
+	t.Logf("stall reported: %v", r.pl.Stall(after))
 	if st := r.sp.Stats(); st.Committed != 0 {
 		t.Fatalf("spool committed %d before the slow sink stored anything", st.Committed)
 	}
@@ -238,6 +244,9 @@ func TestCommitWaitsForEverySinkToBeDurable(t *testing.T) {
 	r.finish(t)
 	if st := r.sp.Stats(); st.Committed != 3000 {
 		t.Fatalf("spool committed %d after every sink stored everything, want 3000", st.Committed)
+	}
+	if err := r.pl.Stall(after); err != nil {
+		t.Fatalf("stall still reported after every sink caught up: %v", err)
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 var tcpSrc = &listen.Source{Listener: "tcp-main", Transport: "tcp"}
@@ -168,10 +169,8 @@ func TestCommittedSegmentsAreDeleted(t *testing.T) {
 	appendN(t, s.Spool, tcpSrc, 0, 5000)
 	before := s.Stats()
 	readN(t, s.Spool, 5000, true)
-	deadline := time.Now().Add(5 * time.Second)
-	for s.Stats().Segments > 1 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.For(t, "committed segments to be deleted", testwait.Idle, func() bool { return s.Stats().Segments <= 1 },
+		func() string { return fmt.Sprintf("%+v", s.Stats()) })
 	after := s.Stats()
 	if before.Segments < 5 || after.Segments != 1 || after.LagRecords != 0 {
 		t.Fatalf("before %+v after %+v", before, after)
@@ -306,8 +305,8 @@ func TestBlockPolicyWaitsAndUDPDrops(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("blocked append did not resume after space was freed")
+	case <-time.After(testwait.Idle):
+		t.Fatalf("blocked append did not resume within %v of space being freed (%+v)", testwait.Idle, s.Stats())
 	}
 	if got := readN(t, s.Spool, 1, true); got[0] != uint64(i) {
 		t.Fatalf("blocked record got seq %d, want %d", got[0], i)

@@ -26,14 +26,20 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 	segkafka "github.com/segmentio/kafka-go"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/delivery"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/stream"
@@ -47,6 +53,32 @@ type Writer struct {
 	dialer *segkafka.Dialer
 	log    zerolog.Logger
 	m      *metrics
+
+	partsMu sync.Mutex
+	parts   map[int]*partState // partitions this writer consumes now
+}
+
+// partState is what Stall and the stall metric see of a partition.
+type partState struct {
+	since    time.Time                 // assigned at
+	cm       atomic.Pointer[committer] // set once its chain is open and it reads
+	lastRead atomic.Int64              // unix nanoseconds of the last fetch that returned records
+	lag      atomic.Int64              // records behind the partition's end after that fetch
+}
+
+// waiting is how long the partition has had records waiting without any
+// becoming durable: read and not stored, or behind the end and not read,
+// or assigned and not yet reading.
+func (p *partState) waiting(now time.Time) time.Duration {
+	cm := p.cm.Load()
+	if cm == nil {
+		return now.Sub(p.since)
+	}
+	w := cm.wm.Waiting(now)
+	if p.lag.Load() > 0 {
+		w = max(w, now.Sub(time.Unix(0, p.lastRead.Load())))
+	}
+	return w
 }
 
 // New prepares a writer; Run joins the group. The brokers need not be up.
@@ -55,8 +87,57 @@ func New(cfg stream.Config, store *clickhouse.Store, parseOpts parse.Options, re
 	if err != nil {
 		return nil, err
 	}
-	return &Writer{cfg: cfg, store: store, parse: parseOpts, dialer: d, m: newMetrics(reg),
-		log: log.With().Str("component", "writer").Str("topic", cfg.Topic).Str("group", cfg.Consumer.Group).Logger()}, nil
+	w := &Writer{cfg: cfg, store: store, parse: parseOpts, dialer: d, m: newMetrics(reg), parts: map[int]*partState{},
+		log: log.With().Str("component", "writer").Str("topic", cfg.Topic).Str("group", cfg.Consumer.Group).Logger()}
+	if reg != nil {
+		reg.MustRegister(stallCollector{w})
+	}
+	return w, nil
+}
+
+// Stall reports the partitions that have had records waiting for after
+// with none becoming durable in ClickHouse, or nil.
+func (w *Writer) Stall(after time.Duration) error {
+	now := time.Now()
+	w.partsMu.Lock()
+	defer w.partsMu.Unlock()
+	var stalled []string
+	for _, id := range slices.Sorted(maps.Keys(w.parts)) {
+		p := w.parts[id]
+		d := p.waiting(now)
+		if d < after {
+			continue
+		}
+		switch cm := p.cm.Load(); {
+		case cm == nil:
+			stalled = append(stalled, fmt.Sprintf("partition %d: assigned %v ago and not consuming yet (its chain cannot be read from clickhouse)", id, d.Round(100*time.Millisecond)))
+		default:
+			stalled = append(stalled, fmt.Sprintf("partition %d: nothing durable for %v (%d fetches read and not stored, %d records behind the end, committed offset %d)",
+				id, d.Round(100*time.Millisecond), cm.wm.Pending(), p.lag.Load(), cm.committedOffset()))
+		}
+	}
+	if len(stalled) == 0 {
+		return nil
+	}
+	return fmt.Errorf("kafka writer: %s", strings.Join(stalled, "; "))
+}
+
+// stallCollector exports every consumed partition's waiting time.
+type stallCollector struct{ w *Writer }
+
+var stallDesc = prometheus.NewDesc("vca_collector_kafka_partition_stall_seconds",
+	"Seconds a partition has had records waiting (read and not yet durable in ClickHouse, or not yet read) with none becoming durable; 0 while it keeps up.",
+	[]string{"partition"}, nil)
+
+func (c stallCollector) Describe(ch chan<- *prometheus.Desc) { ch <- stallDesc }
+
+func (c stallCollector) Collect(ch chan<- prometheus.Metric) {
+	now := time.Now()
+	c.w.partsMu.Lock()
+	defer c.w.partsMu.Unlock()
+	for id, p := range c.w.parts {
+		ch <- prometheus.MustNewConstMetric(stallDesc, prometheus.GaugeValue, p.waiting(now).Seconds(), strconv.Itoa(id))
+	}
 }
 
 // Run consumes until ctx ends; then every partition inserts what it has
@@ -123,6 +204,17 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 	log := w.log.With().Int("partition", part).Logger()
 	label := strconv.Itoa(part)
 	chain := w.cfg.Consumer.ChainPrefix + w.cfg.Topic + "/" + label
+	state := &partState{since: time.Now()}
+	w.partsMu.Lock()
+	w.parts[part] = state
+	w.partsMu.Unlock()
+	defer func() {
+		w.partsMu.Lock()
+		if w.parts[part] == state {
+			delete(w.parts, part)
+		}
+		w.partsMu.Unlock()
+	}()
 	sink := w.openSink(ctx, chain, share, log)
 	if sink == nil {
 		return
@@ -152,6 +244,8 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 	}
 	cm := newCommitter(gen, w.cfg.Topic, part, w.m, log)
 	defer cm.stop()
+	state.lastRead.Store(time.Now().UnixNano())
+	state.cm.Store(cm)
 	log.Info().Int64("offset", start).Str("chain", chain).Msg("consuming partition")
 
 	dec := stream.NewDecoder(parse.NewParser(w.parse))
@@ -207,12 +301,15 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 		}
 		mark := cm.add(last)
 		consumed.Add(float64(read))
-		lag.Set(float64(r.Lag()))
+		behind := r.Lag()
+		lag.Set(float64(behind))
+		state.lag.Store(behind)
+		state.lastRead.Store(time.Now().UnixNano())
 		if k == 0 { // only duplicates: nothing to store, the offset may move on
-			mark.durable()
+			mark.Durable()
 			continue
 		}
-		if err := sink.Write(context.Background(), events[:k], mark.durable); err != nil {
+		if err := sink.Write(context.Background(), events[:k], mark.Durable); err != nil {
 			// Only a closed sink refuses; nothing past the last durable
 			// offset is committed, so the next owner reads it again.
 			log.Error().Err(err).Msg("clickhouse sink refused records")
@@ -349,9 +446,9 @@ type committer struct {
 	part  int
 	m     *metrics
 	log   zerolog.Logger
+	wm    *delivery.Watermark[int64] // positions: the offset after a fetch's last record
 
 	mu        sync.Mutex
-	marks     []*mark
 	next      int64 // offset to commit: one past the last durable record
 	committed int64
 	kick      chan struct{}
@@ -359,46 +456,26 @@ type committer struct {
 	wg        sync.WaitGroup
 }
 
-type mark struct {
-	c    *committer
-	next int64
-	ok   bool
-}
-
-func (k *mark) durable() {
-	c := k.c
-	c.mu.Lock()
-	k.ok = true
-	i := 0
-	for i < len(c.marks) && c.marks[i].ok {
-		c.next = c.marks[i].next
-		i++
-	}
-	c.marks = c.marks[i:]
-	c.mu.Unlock()
-	if i > 0 {
+func newCommitter(gen *segkafka.Generation, topic string, part int, m *metrics, log zerolog.Logger) *committer {
+	c := &committer{gen: gen, topic: topic, part: part, m: m, log: log, next: -1, committed: -1,
+		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	c.wm = delivery.NewWatermark(func(next int64) {
+		c.mu.Lock()
+		c.next = next
+		c.mu.Unlock()
 		select {
 		case c.kick <- struct{}{}:
 		default:
 		}
-	}
-}
-
-func newCommitter(gen *segkafka.Generation, topic string, part int, m *metrics, log zerolog.Logger) *committer {
-	c := &committer{gen: gen, topic: topic, part: part, m: m, log: log, next: -1, committed: -1,
-		kick: make(chan struct{}, 1), done: make(chan struct{})}
+	})
 	c.wg.Add(1)
 	go c.run()
 	return c
 }
 
-func (c *committer) add(last int64) *mark {
-	k := &mark{c: c, next: last + 1}
-	c.mu.Lock()
-	c.marks = append(c.marks, k)
-	c.mu.Unlock()
-	return k
-}
+// add marks the records up to last as read; the mark's Durable says they
+// are stored.
+func (c *committer) add(last int64) *delivery.Mark[int64] { return c.wm.Add(last + 1) }
 
 func (c *committer) run() {
 	defer c.wg.Done()

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"net/netip"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/stream"
 	"github.com/openclaw-vca/openclaw-vca/internal/testch"
 	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 const topic = "vca-writer-test"
@@ -61,9 +64,9 @@ func consumerConfig(brokers []string) stream.Config {
 }
 
 // startWriter opens a store and runs a writer on it; stop ends both.
-func startWriter(t *testing.T, kc stream.Config, cc clickhouse.Config, level zerolog.Level) (w *Writer, stop func()) {
+func startWriter(t *testing.T, kc stream.Config, cc clickhouse.Config, level zerolog.Level) (w *Writer, reg *prometheus.Registry, stop func()) {
 	t.Helper()
-	reg := prometheus.NewRegistry()
+	reg = prometheus.NewRegistry()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(level)
 	st, err := clickhouse.OpenStore(context.Background(), cc, reg, log)
 	if err != nil {
@@ -77,10 +80,12 @@ func startWriter(t *testing.T, kc stream.Config, cc clickhouse.Config, level zer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	return w, func() {
+	return w, reg, func() {
 		cancel()
 		err := <-done
-		st.Close()
+		ctx, cancelShutdown := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancelShutdown()
+		st.Shutdown(ctx) // bounded: after a failure ClickHouse may be down
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -88,20 +93,32 @@ func startWriter(t *testing.T, kc stream.Config, cc clickhouse.Config, level zer
 }
 
 // run consumes with a writer of the given group until cond holds, then
-// stops it and returns its metrics.
-func run(t *testing.T, kc stream.Config, cc clickhouse.Config, group string, cond func(*metrics) bool) *metrics {
+// stops it and returns its metrics. stored counts the rows in ClickHouse,
+// for the failure message when the writer stops making progress.
+func run(t *testing.T, kc stream.Config, cc clickhouse.Config, group string, stored func() uint64, cond func(*metrics) bool) *metrics {
 	t.Helper()
 	kc.Consumer.Group = group
-	w, stop := startWriter(t, kc, cc, zerolog.WarnLevel)
+	w, _, stop := startWriter(t, kc, cc, zerolog.WarnLevel)
 	defer stop()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond(w.m) {
-		if time.Now().After(deadline) {
-			t.Fatal("timed out")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testwait.Until(t, "group "+group+" to consume the topic", testwait.Idle, func() (bool, string) {
+		return cond(w.m), progress(w, stored())
+	})
 	return w.m
+}
+
+// progress describes what a writer has done so far.
+func progress(w *Writer, stored uint64) string {
+	m := w.m
+	var offsets []string
+	for p := range 8 {
+		l := strconv.Itoa(p)
+		if c := testutil.ToFloat64(m.consumed.WithLabelValues(l)); c > 0 {
+			offsets = append(offsets, fmt.Sprintf("p%d read %v committed %v", p, c, testutil.ToFloat64(m.committed.WithLabelValues(l))))
+		}
+	}
+	return fmt.Sprintf("%d rows stored; %v generations, %v skipped on resume, %v edge copies dropped, %v undecodable; %s; stall: %v",
+		stored, testutil.ToFloat64(m.generations), testutil.ToFloat64(m.skipped), testutil.ToFloat64(m.duplicates),
+		testutil.ToFloat64(m.undecodable), strings.Join(offsets, ", "), w.Stall(10*time.Second))
 }
 
 // A writer inserts every record once; a second group, which has committed
@@ -131,7 +148,7 @@ func TestWriterInsertsOnceAndResumesFromClickHouse(t *testing.T) {
 	stored := func() uint64 {
 		return testch.Count(t, conn, fmt.Sprintf("SELECT (SELECT count() FROM %[1]s.dcf_events) + (SELECT count() FROM %[1]s.raw_unparsed)", db))
 	}
-	m := run(t, kc, cc, "g1", func(m *metrics) bool {
+	m := run(t, kc, cc, "g1", stored, func(m *metrics) bool {
 		return stored() >= n+1 && testutil.ToFloat64(m.duplicates) >= replayed
 	})
 	if got := testutil.ToFloat64(m.undecodable); got != 1 {
@@ -170,7 +187,7 @@ func TestWriterInsertsOnceAndResumesFromClickHouse(t *testing.T) {
 
 	// A group with no commits starts at the first offset of every
 	// partition; the chains say ClickHouse holds all of it.
-	m = run(t, kc, cc, "g2", func(m *metrics) bool {
+	m = run(t, kc, cc, "g2", stored, func(m *metrics) bool {
 		return testutil.ToFloat64(m.generations) >= 1 && testutil.ToFloat64(m.skipped)+testutil.ToFloat64(m.duplicates) >= n+1+replayed
 	})
 	time.Sleep(500 * time.Millisecond)
@@ -225,10 +242,14 @@ func TestWriterRidesOutAClickHouseOutage(t *testing.T) {
 	cc := clickhouse.Config{Addresses: []string{srv.Addr}, Database: db, FlushInterval: config.Duration(100 * time.Millisecond),
 		MaxRetryBackoff: config.Duration(500 * time.Millisecond), DialTimeout: config.Duration(time.Second), DeadLetterDir: t.TempDir()}
 	cc.SetDefaults()
-	w, stop := startWriter(t, kc, cc, zerolog.ErrorLevel)
+	w, reg, stop := startWriter(t, kc, cc, zerolog.ErrorLevel)
 	defer stop()
-	count := func() uint64 {
-		return testch.Count(t, conn, fmt.Sprintf("SELECT (SELECT count() FROM %[1]s.dcf_events) + (SELECT count() FROM %[1]s.raw_unparsed)", db))
+	countQuery := fmt.Sprintf("SELECT (SELECT count() FROM %[1]s.dcf_events) + (SELECT count() FROM %[1]s.raw_unparsed)", db)
+	count := func() uint64 { return testch.Count(t, conn, countQuery) }
+	rows := func() uint64 { // for progress reports, also while the server is down
+		var n uint64
+		conn.QueryRow(context.Background(), countQuery).Scan(&n)
+		return n
 	}
 	committed := func() float64 {
 		var sum float64
@@ -239,11 +260,9 @@ func TestWriterRidesOutAClickHouseOutage(t *testing.T) {
 	}
 	waitUntil := func(what string, cond func() bool) {
 		t.Helper()
-		for deadline := time.Now().Add(60 * time.Second); !cond(); time.Sleep(100 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-		}
+		testwait.Until(t, what, testwait.Idle, func() (bool, string) {
+			return cond(), fmt.Sprintf("committed offsets sum to %v; %s", committed(), progress(w, rows()))
+		})
 	}
 
 	produce(t, c.ListenAddrs(), all[:2000])
@@ -257,11 +276,48 @@ func TestWriterRidesOutAClickHouseOutage(t *testing.T) {
 	if got := committed(); got != 2000 {
 		t.Fatalf("committed offsets sum to %v with ClickHouse down, want 2000 (nothing past what is stored)", got)
 	}
+	// Records read and nothing durable for 2 s: a stall, named by partition
+	// in Stall (what /readyz reports) and in the metric.
+	stall := w.Stall(time.Second)
+	if stall == nil || !strings.Contains(stall.Error(), "partition") {
+		t.Fatalf("with ClickHouse down and records read, Stall(1s) = %v", stall)
+	}
+	t.Logf("stall reported: %v", stall)
+	var stalled float64
+	for _, p := range []string{"0", "1"} {
+		stalled = max(stalled, gauge(t, reg, "vca_collector_kafka_partition_stall_seconds", p))
+	}
+	if stalled < 1 {
+		t.Fatalf("vca_collector_kafka_partition_stall_seconds is at most %v with records waiting for 2 s", stalled)
+	}
 	srv.Start()
 	waitUntil("the second half in ClickHouse and committed", func() bool { return count() >= 4000 && committed() == 4000 })
+	testwait.For(t, "the stall to clear", time.Minute, func() bool { return w.Stall(time.Second) == nil }, func() string { return progress(w, rows()) })
 	final := testch.Count(t, conn, fmt.Sprintf("SELECT (SELECT count() FROM %[1]s.dcf_events FINAL) + (SELECT count() FROM %[1]s.raw_unparsed FINAL)", db))
 	if final != 4000 {
 		t.Errorf("FINAL counts %d events, want 4000", final)
 	}
 	t.Logf("stored %d rows for 4000 records (a retried insert whose answer was lost may add copies, which FINAL collapses)", count())
+}
+
+// gauge reads one labelled value of a gauge from the registry (0 if absent).
+func gauge(t *testing.T, reg *prometheus.Registry, name, partition string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "partition" && l.GetValue() == partition {
+					return m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/testch"
 	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 func TestEncoderCoversSchema(t *testing.T) {
@@ -201,13 +202,11 @@ func TestRoundTrip(t *testing.T) {
 
 func waitMutations(t *testing.T, conn driver.Conn, db string) {
 	t.Helper()
-	for range 100 {
-		if testch.Count(t, conn, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", db) == 0 {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	open := func() uint64 {
+		return testch.Count(t, conn, "SELECT count() FROM system.mutations WHERE database = ? AND is_done = 0", db)
 	}
-	t.Fatal("mutation did not finish")
+	testwait.For(t, "the mutation to finish", testwait.Idle, func() bool { return open() == 0 },
+		func() string { return fmt.Sprintf("%d mutations open", open()) })
 }
 
 // checkRow reads the event's row back and compares the columns that carry
@@ -573,42 +572,44 @@ func TestDurableOnlyAfterInsertAndResume(t *testing.T) {
 	}
 }
 
-// Each sealed batch waits, before its ingest_batches row, for the row of
-// the batch sealed before it in the same chain, and in no other chain:
-// that is what keeps every chain a gapless prefix after a crash.
-func TestSealedBatchesChainTheirRecords(t *testing.T) {
-	st := &Store{cfg: Config{BatchSize: 1}, m: newMetrics(nil), pending: make(chan *batch, 16)}
-	newSink := func(chain string) *Sink {
-		s := &Sink{Store: st, chainID: chain, batchSize: 1, lastRecorded: make(chan struct{})}
-		close(s.lastRecorded)
-		s.open = s.newBatch()
-		return s
+// The recorder records a chain's batches only in seal order and without a
+// gap, whatever order the inserters finish them in and in whatever groups;
+// chains do not wait for each other. A dead-lettered batch is passed over
+// without a record; an abandoned one stops its chain.
+func TestRecorderKeepsEveryChainAGaplessPrefix(t *testing.T) {
+	a, b := &Sink{chainID: "a", recordedSeq: 10}, &Sink{chainID: "b"}
+	bt := func(s *Sink, seq uint64, o outcome) *batch { return &batch{owner: s, seq: seq, outcome: o} }
+	names := func(bs []*batch) string {
+		var out []string
+		for _, x := range bs {
+			out = append(out, fmt.Sprintf("%s%d", x.owner.chainID, x.seq))
+		}
+		slices.Sort(out)
+		return strings.Join(out, " ")
 	}
-	a, b := newSink("a"), newSink("b")
-	events := corpusEvents(t, 0)[:3]
-	for _, s := range []*Sink{a, b, a} {
-		if err := s.Write(context.Background(), events[:2], nil); err != nil {
-			t.Fatal(err)
+	r := newRecorder(nil)
+	for _, step := range []struct {
+		arrive          []*batch
+		record, settled string
+	}{
+		{arrive: []*batch{bt(a, 12, rowsStored), bt(b, 1, rowsStored), bt(a, 13, rowsStored)}, record: "b1"},
+		{arrive: []*batch{bt(b, 3, rowsStored)}},
+		{arrive: []*batch{bt(a, 11, rowsStored), bt(b, 2, deadLettered)}, record: "a11 a12 a13 b3", settled: "b2"},
+		{arrive: []*batch{bt(a, 15, rowsStored), bt(a, 14, abandoned)}},
+		{arrive: []*batch{bt(b, 4, rowsStored), bt(a, 16, rowsStored)}, record: "b4"},
+	} {
+		for _, x := range step.arrive {
+			r.waiting[x.owner] = append(r.waiting[x.owner], x)
+		}
+		record, settled := r.next()
+		if got := names(record); got != step.record {
+			t.Errorf("after %s: recorded %q, want %q", names(step.arrive), got, step.record)
+		}
+		if got := names(settled); got != step.settled {
+			t.Errorf("after %s: settled %q, want %q", names(step.arrive), got, step.settled)
 		}
 	}
-	close(st.pending)
-	last := map[*Sink]chan struct{}{}
-	n := 0
-	for bt := range st.pending {
-		n++
-		if prev, ok := last[bt.owner]; ok && bt.prevRec != prev {
-			t.Errorf("chain %s batch %d does not wait for the batch before it", bt.owner.chainID, bt.seq)
-		}
-		if _, ok := last[bt.owner]; !ok {
-			select {
-			case <-bt.prevRec:
-			default:
-				t.Errorf("chain %s: its first batch waits for something", bt.owner.chainID)
-			}
-		}
-		last[bt.owner] = bt.recorded
-	}
-	if n != 6 {
-		t.Fatalf("%d batches sealed, want 6", n)
+	if a.recordedSeq != 13 || b.recordedSeq != 4 {
+		t.Errorf("chains settled through a%d and b%d, want a13 and b4", a.recordedSeq, b.recordedSeq)
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -19,6 +18,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/delivery"
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
@@ -48,15 +48,15 @@ type Sink struct {
 	opened time.Time
 	chain  [32]byte // chain_sha256 of the last sealed batch
 	seq    uint64
-	// lastRecorded is closed once the newest sealed batch's ingest_batches
-	// row is in: the next batch's row waits for it.
-	lastRecorded chan struct{}
-	resumeLast   [16]byte // last_event_id of the newest ingest_batches row
-	haveResume   bool
-	stop         chan struct{}
-	wg           sync.WaitGroup // the ticker
-	inflight     sync.WaitGroup // sealed batches not yet stored
-	closed       bool
+	// recordedSeq is the seq of the newest batch the recorder has settled
+	// (recorded or dead-lettered); only the recorder touches it.
+	recordedSeq uint64
+	resumeLast  [16]byte // last_event_id of the newest ingest_batches row
+	haveResume  bool
+	stop        chan struct{}
+	wg          sync.WaitGroup // the ticker
+	inflight    sync.WaitGroup // sealed batches not yet stored
+	closed      bool
 }
 
 // Store is one connection to ClickHouse with its schema profile and
@@ -77,6 +77,7 @@ type Store struct {
 	pendingMu sync.RWMutex // senders hold it shared; Close exclusive
 	closed    bool
 	ins       sync.WaitGroup
+	rec       *recorder
 
 	catalogMu      sync.Mutex
 	catalogPending *enrich.Index
@@ -101,9 +102,8 @@ type batch struct {
 	chain    [32]byte
 	sealedAt time.Time
 	waiters  []*waiter
-	recorded chan struct{} // closed when the ingest_batches row is in (or the batch dead-lettered)
-	prevRec  chan struct{}
 	owner    *Sink
+	outcome  outcome // set when the inserter is done with it
 }
 
 // waiter runs one Write's durable callback once every batch holding part of
@@ -151,6 +151,8 @@ func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer, log z
 		conn.Close()
 		return nil, err
 	}
+	st.rec = newRecorder(st)
+	go st.rec.run()
 	for range cfg.Inserters {
 		st.ins.Add(1)
 		go st.inserter()
@@ -169,11 +171,11 @@ func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer, log z
 func (st *Store) NewSink(ctx context.Context, chainID string, share int) (*Sink, error) {
 	share = max(share, 1)
 	s := &Sink{Store: st, chainID: chainID, stop: make(chan struct{}),
-		lastRecorded: make(chan struct{}), batchSize: max(st.cfg.BatchSize/share, min(st.cfg.BatchSize, 1000))}
-	close(s.lastRecorded)
+		batchSize: max(st.cfg.BatchSize/share, min(st.cfg.BatchSize, 1000))}
 	if err := s.loadChain(ctx); err != nil {
 		return nil, err
 	}
+	s.recordedSeq = s.seq
 	s.open = s.newBatch()
 	s.wg.Add(1)
 	go s.ticker()
@@ -194,7 +196,12 @@ func (st *Store) Shutdown(ctx context.Context) error {
 		close(st.pending)
 		st.pendingMu.Unlock()
 		done := make(chan struct{})
-		go func() { st.ins.Wait(); close(done) }()
+		go func() {
+			st.ins.Wait()
+			st.rec.close()
+			<-st.rec.done
+			close(done)
+		}()
 		select {
 		case <-done:
 		case <-ctx.Done():
@@ -384,8 +391,6 @@ func (s *Sink) sealLocked() error {
 	b.prev = s.chain
 	b.chain = chainHash(b.prev, b.content)
 	s.chain = b.chain
-	b.prevRec, b.recorded = s.lastRecorded, make(chan struct{})
-	s.lastRecorded = b.recorded
 	s.open = s.newBatch()
 	return s.enqueue(b)
 }
@@ -399,7 +404,6 @@ func (s *Sink) enqueue(b *batch) error {
 	st.pendingMu.RLock()
 	defer st.pendingMu.RUnlock()
 	if st.closed {
-		close(b.recorded) // the chain's next batch must not wait for it
 		return errors.New("clickhouse store is closed; the batch stays with its source")
 	}
 	s.inflight.Add(1)
@@ -544,19 +548,17 @@ func (st *Store) inserter() {
 	}
 }
 
-// insert runs the group's inserts, retrying retriable failures with capped
-// exponential backoff and jitter until they succeed. A group that
-// ClickHouse refuses for good is split, so that only the batch at fault is
-// dead-lettered.
+// insert stores the group's rows, retrying retriable failures with
+// capped exponential backoff and jitter until they succeed, and hands its
+// batches to the recorder. A group that ClickHouse refuses for good is
+// split, so that only the batch at fault is dead-lettered.
 func (st *Store) insert(g *group) {
-	backoff := 100 * time.Millisecond
+	retry := delivery.NewBackoff(100*time.Millisecond, time.Duration(st.cfg.MaxRetryBackoff))
 	for attempt := 0; ; attempt++ {
 		err := st.insertOnce(g)
 		if err == nil {
 			for _, b := range g.batches {
-				st.m.latency.Observe(time.Since(b.sealedAt).Seconds())
-				close(b.recorded)
-				b.stored()
+				st.rec.finished(b, rowsStored)
 			}
 			return
 		}
@@ -569,11 +571,10 @@ func (st *Store) insert(g *group) {
 				return
 			}
 			for _, b := range g.batches {
-				close(b.recorded)
 				if st.deadLetter(b, err) {
-					b.stored()
+					st.rec.finished(b, deadLettered)
 				} else {
-					b.abandon()
+					st.rec.finished(b, abandoned)
 				}
 			}
 			return
@@ -583,8 +584,7 @@ func (st *Store) insert(g *group) {
 			st.log.Warn().Err(err).Int("batches", len(g.batches)).Int("rows", g.rows()).Int("attempt", attempt+1).
 				Msg("clickhouse insert failed; retrying the same batches")
 		}
-		time.Sleep(backoff/2 + rand.N(backoff/2+1))
-		backoff = min(backoff*2, time.Duration(st.cfg.MaxRetryBackoff))
+		retry.Wait()
 	}
 }
 
@@ -596,17 +596,15 @@ func (g *group) rows() int {
 	return n
 }
 
-// stored runs the durable callbacks of the writes the batch completes.
-func (b *batch) stored() {
-	for _, w := range b.waiters {
-		w.release()
+// settle ends the batch's part in its sink's shutdown accounting and, unless
+// it was abandoned, runs the durable callbacks of the writes it completes.
+func (b *batch) settle() {
+	if b.outcome != abandoned {
+		for _, w := range b.waiters {
+			w.release()
+		}
 	}
 	b.waiters = nil
-	b.abandon()
-}
-
-// abandon ends the batch's part in its sink's shutdown accounting.
-func (b *batch) abandon() {
 	b.owner.Store.m.pending.Dec()
 	b.owner.inflight.Done()
 }
@@ -615,20 +613,6 @@ func (st *Store) insertOnce(g *group) error {
 	steps := []func() error{
 		func() error { return st.insertTable(g, "dcf_events", func(b *batch) *table { return b.events }) },
 		func() error { return st.insertTable(g, "raw_unparsed", func(b *batch) *table { return b.unparsed }) },
-		func() error {
-			// Keep ingest_batches a gapless prefix of every chain: wait for
-			// the rows of earlier batches outside this group.
-			in := map[chan struct{}]bool{}
-			for _, b := range g.batches {
-				in[b.recorded] = true
-			}
-			for _, b := range g.batches {
-				if !in[b.prevRec] {
-					<-b.prevRec
-				}
-			}
-			return st.insertBatchRecords(g)
-		},
 	}
 	for g.done < len(steps) {
 		if err := steps[g.done](); err != nil {
@@ -696,8 +680,10 @@ func (st *Store) insertTable(g *group, name string, pick func(*batch) *table) er
 	return nil
 }
 
-func (st *Store) insertBatchRecords(g *group) error {
-	ctx, cancel := st.insertCtx(g.token + "-batch")
+// insertBatchRecords inserts the ingest_batches rows of the batches, as
+// one block deduplicated by token; at is their inserted_at.
+func (st *Store) insertBatchRecords(bs []*batch, token string, at time.Time) error {
+	ctx, cancel := st.insertCtx(token)
 	defer cancel()
 	cols := insertColumns(batchColumns, st.profile)
 	pb, err := st.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.ingest_batches (%s)", quoteIdent(st.cfg.Database), joinIdents(cols)))
@@ -705,12 +691,11 @@ func (st *Store) insertBatchRecords(g *group) error {
 		return err
 	}
 	defer pb.Abort()
-	now := time.Now().UTC()
 	row := make([]any, len(cols))
-	for _, b := range g.batches {
+	for _, b := range bs {
 		vals := map[string]any{
-			"chain_id": b.owner.chainID, "seq": b.seq, "batch_id": b.id[:], "inserted_at": now,
-			"inserted_ms": uint16(now.Nanosecond() / 1e6), "first_event_id": b.first[:], "last_event_id": b.last[:],
+			"chain_id": b.owner.chainID, "seq": b.seq, "batch_id": b.id[:], "inserted_at": at,
+			"inserted_ms": uint16(at.Nanosecond() / 1e6), "first_event_id": b.first[:], "last_event_id": b.last[:],
 			"rows": uint32(b.events.rows), "unparsed_rows": uint32(b.unparsed.rows),
 			"content_sha256": b.content[:], "prev_sha256": b.prev[:], "chain_sha256": b.chain[:],
 		}

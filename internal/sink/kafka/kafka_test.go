@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync/atomic"
@@ -20,7 +21,9 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/stream"
 	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testkafka"
 	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 const topic = "vca-test"
@@ -37,9 +40,10 @@ func corpusEvents() []parse.Event {
 	return evs
 }
 
-// produceAll writes the events through a new sink and reports whether they
-// became durable within the wait, with the sink's failure count.
-func produceAll(t *testing.T, cfg stream.Config, evs []parse.Event, wait time.Duration) (bool, float64) {
+// produceAll writes the events through a new sink. If wantDurable, it
+// waits until they are reported durable; if not, until a failed attempt
+// is counted. It returns whether they became durable and the failures.
+func produceAll(t *testing.T, cfg stream.Config, evs []parse.Event, wantDurable bool) (bool, float64) {
 	t.Helper()
 	cfg.SetDefaults()
 	if err := cfg.Validate(); err != nil {
@@ -54,23 +58,28 @@ func produceAll(t *testing.T, cfg stream.Config, evs []parse.Event, wait time.Du
 	if err := s.Write(context.Background(), evs, func() { durable.Store(true) }); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(wait)
-	for !durable.Load() && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	failures := func() float64 {
+		var n float64
+		for _, kind := range []string{"network", "timeout", "kafka_58"} {
+			n += testutil.ToFloat64(s.m.failures.WithLabelValues(kind))
+		}
+		return n
+	}
+	describe := func() string { return fmt.Sprintf("durable %v, %v failed attempts", durable.Load(), failures()) }
+	if wantDurable {
+		testwait.For(t, "the records to be acknowledged", testwait.Idle, durable.Load, describe)
+	} else {
+		testwait.For(t, "a failed produce attempt", testwait.Idle, func() bool { return failures() > 0 || durable.Load() }, describe)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	s.Shutdown(ctx)
-	var failures float64
-	for _, kind := range []string{"network", "timeout", "kafka_58"} {
-		failures += testutil.ToFloat64(s.m.failures.WithLabelValues(kind))
-	}
-	return durable.Load(), failures
+	return durable.Load(), failures()
 }
 
-// consume reads n records from every partition with the configuration's
-// dialer.
-func consume(t *testing.T, cfg stream.Config, n int) []segkafka.Message {
+// consume reads every record of every partition, up to its end as the
+// leader reports it, with the configuration's dialer.
+func consume(t *testing.T, cfg stream.Config) []segkafka.Message {
 	t.Helper()
 	cfg.SetDefaults()
 	d, err := cfg.Dialer()
@@ -78,18 +87,8 @@ func consume(t *testing.T, cfg stream.Config, n int) []segkafka.Message {
 		t.Fatal(err)
 	}
 	var out []segkafka.Message
-	for p := 0; p < 3 && len(out) < n; p++ {
-		r := segkafka.NewReader(segkafka.ReaderConfig{Brokers: cfg.Brokers, Topic: topic, Partition: p, Dialer: d, MaxWait: 50 * time.Millisecond})
-		for len(out) < n {
-			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-			m, err := r.ReadMessage(ctx)
-			cancel()
-			if err != nil {
-				break
-			}
-			out = append(out, m)
-		}
-		r.Close()
+	for p := 0; p < 3; p++ {
+		out = append(out, testkafka.ReadPartition(t, cfg.Brokers, d, topic, p)...)
 	}
 	return out
 }
@@ -108,11 +107,11 @@ func producesEveryEvent(t *testing.T, codec string) {
 	defer c.Close()
 	evs := corpusEvents()
 	cfg := stream.Config{Brokers: c.ListenAddrs(), Topic: topic, Producer: stream.ProducerConfig{Compression: codec}}
-	ok, _ := produceAll(t, cfg, evs, 10*time.Second)
+	ok, _ := produceAll(t, cfg, evs, true)
 	if !ok {
 		t.Fatal("not durable")
 	}
-	msgs := consume(t, cfg, len(evs))
+	msgs := consume(t, cfg)
 	if len(msgs) != len(evs) {
 		t.Fatalf("read %d records, produced %d", len(msgs), len(evs))
 	}
@@ -172,11 +171,7 @@ func TestSASLAndTLS(t *testing.T) {
 			}
 			defer c.Close()
 			cfg.Brokers = c.ListenAddrs()
-			wait := 10 * time.Second
-			if !tt.wantDurable {
-				wait = 2 * time.Second
-			}
-			ok, failures := produceAll(t, cfg, evs, wait)
+			ok, failures := produceAll(t, cfg, evs, tt.wantDurable)
 			if ok != tt.wantDurable {
 				t.Fatalf("durable = %v, want %v (%v failed attempts)", ok, tt.wantDurable, failures)
 			}
@@ -186,7 +181,7 @@ func TestSASLAndTLS(t *testing.T) {
 				}
 				return
 			}
-			if got := consume(t, cfg, len(evs)); len(got) != len(evs) {
+			if got := consume(t, cfg); len(got) != len(evs) {
 				t.Fatalf("read back %d of %d", len(got), len(evs))
 			}
 		})
