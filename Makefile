@@ -41,13 +41,13 @@ vet:
 	@unformatted=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
-# Tests run against a throwaway ClickHouse server (installed from Debian's
-# packages when missing) that scripts/with-clickhouse.sh starts and stops, and
-# against libchdb (ClickHouse 26.7, fetched once into ~/.cache) for what the
-# old server cannot run.
+# Tests run against a throwaway ClickHouse 26.7 server (libchdb, fetched once
+# into ~/.cache, behind the launcher in internal/chdb/server) that
+# scripts/with-clickhouse.sh starts and stops; tests that kill or reconfigure
+# a server start their own.
 unit:
 	scripts/install-test-tools.sh
-	CHDB_LIB_PATH=$$(scripts/fetch-chdb.sh) CHDB_REQUIRED=1 scripts/with-clickhouse.sh $(GO) test -race -count=1 ./...
+	scripts/with-clickhouse.sh $(GO) test -race -count=1 ./...
 
 # The containment stack's offline checks (OpenTofu and the providers are
 # built from the Go module proxy into ~/.cache on first use).

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # make bench-e2e: the collector and rsyslog measured end to end, side by
-# side, on this machine. Installs what it lacks from Debian's packages
-# (ClickHouse server and client, rsyslog), starts a throwaway ClickHouse on
-# loopback, builds the collector, the load generator and the runner, runs
+# side, on this machine. Installs rsyslog from Debian's packages when it is
+# missing, starts a throwaway ClickHouse 26.7 (scripts/start-clickhouse.sh)
+# on loopback, builds the collector, the load generator and the runner, runs
 # every scenario and writes bench/results/e2e-<time>.{json,md} (and a CPU
 # profile of the busiest scenario).
 #   bench/e2e.sh [--quick] [--only NAME]

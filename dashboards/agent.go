@@ -23,7 +23,7 @@ func agentDrillDown() *dashboard.DashboardBuilder {
 
 	d = d.WithPanel(panel(stat.NewPanelBuilder(), "Decisions",
 		"How many decisions did the gateways log for this agent, how many denied, to how many destinations?", 8, 5, sql(Table, `
-SELECT uniqExact(event_id) AS decisions, uniqExactIf(event_id, action = 'DENY') AS denied,
+SELECT count() AS decisions, countIf(action = 'DENY') AS denied,
   uniqExact(`+destination+`) AS destinations
 FROM ${database}.dcf_events
 WHERE `+agentEvents)).
@@ -32,7 +32,7 @@ WHERE `+agentEvents)).
 		"When did this agent hit which rule?", 16, 5, sql(TimeSeries, `
 SELECT toDateTime(intDiv(toUInt32(event_time), $__interval_s) * $__interval_s) AS time,
   concat(if(rule_name != '', rule_name, rule_uuid), ' ', action) AS rule,
-  uniqExact(event_id) AS decisions
+  count() AS decisions
 FROM ${database}.dcf_events
 WHERE `+agentEvents+`
 GROUP BY time, rule

@@ -15,9 +15,8 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 )
 
-// nativeEngine is Debian's ClickHouse 18.16 over the native protocol (as
-// the plugin talks to it), with the compat profile the collector's own
-// sink wrote.
+// nativeEngine is the test ClickHouse over the native protocol, as the
+// plugin talks to it, with what the collector's own sink wrote.
 type nativeEngine struct{ conn driver.Conn }
 
 func (e nativeEngine) query(sql string) ([]string, [][]string, error) {
@@ -50,10 +49,9 @@ func (e nativeEngine) query(sql string) ([]string, [][]string, error) {
 
 var millisZero = regexp.MustCompile(`^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)\.000$`)
 
-// normalize renders a value the same way whichever engine returned it:
-// times to the second (the modern profile's DateTime64 prints .000),
-// numbers in their shortest form, bytes that are not UTF-8 as U+FFFD each
-// (what encoding/json makes of ClickHouse's raw JSON output).
+// normalize renders a value as text for goldens: times to the second
+// (DateTime64 prints .000), numbers in their shortest form, bytes that are
+// not UTF-8 as U+FFFD each.
 func normalize(v any) string {
 	switch x := v.(type) {
 	case nil:

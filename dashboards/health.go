@@ -40,17 +40,17 @@ func health() *dashboard.DashboardBuilder {
 		"How many rows per second did each collector (hash chain) insert?", 12, 8, sql(TimeSeries, `
 SELECT toDateTime(intDiv(toUInt32(inserted_at), $__interval_s) * $__interval_s) AS time, chain_id,
   sum(rows + unparsed_rows) / $__interval_s AS rows_per_second
-FROM ${database}.ingest_batches FINAL
+FROM ${database}.ingest_batches
 WHERE $__timeFilter(inserted_at)
 GROUP BY time, chain_id
 ORDER BY time, chain_id`)).Legend(legend()).Tooltip(tooltip()).Unit("rps"))
 	d = d.WithPanel(panel(timeseries.NewPanelBuilder(), "Receive-to-insert latency",
-		"How long did the oldest message of each batch wait between reception and ClickHouse (median and worst batch)? Needs the modern schema (ClickHouse 22.8 or newer).", 12, 8, sql(TimeSeries, `
+		"How long did the oldest message of each batch wait between reception and ClickHouse (median and worst batch)?", 12, 8, sql(TimeSeries, `
 SELECT toDateTime(intDiv(toUInt32(inserted_at), $__interval_s) * $__interval_s) AS time,
   quantileExact(0.5)(wait_ms) / 1000 AS median_batch, max(wait_ms) / 1000 AS worst_batch
 FROM (
   SELECT inserted_at, greatest(toUnixTimestamp64Milli(inserted_at) - toUnixTimestamp64Milli(first_received), 0) AS wait_ms
-  FROM (SELECT batch_id, inserted_at FROM ${database}.ingest_batches FINAL WHERE $__timeFilter(inserted_at)) AS b
+  FROM (SELECT batch_id, inserted_at FROM ${database}.ingest_batches WHERE $__timeFilter(inserted_at)) AS b
   ANY INNER JOIN (
     SELECT batch_id, min(received_at) AS first_received
     FROM ${database}.dcf_events
@@ -61,13 +61,13 @@ ORDER BY time`)).Unit("s").Legend(legend()).Tooltip(tooltip()))
 	d = d.WithPanel(panel(timeseries.NewPanelBuilder(), "Messages by parse status",
 		"How many messages parsed fully (ok), partly (partial, kept with the error) or not at all (failed, kept raw)?", 12, 8, sql(TimeSeries, `
 SELECT toDateTime(intDiv(toUInt32(received_at), $__interval_s) * $__interval_s) AS time, parse_status AS status,
-  uniqExact(event_id) AS messages
+  count() AS messages
 FROM `+received+`
 GROUP BY time, status
 ORDER BY time, status`)).Legend(legend()).Tooltip(tooltip()))
 	d = d.WithPanel(panel(table.NewPanelBuilder(), "Parse errors by kind",
 		"Which parse errors occurred, how often, when last, and what does such a line look like?", 12, 8, sql(Table, `
-SELECT parse_status AS status, parse_error AS error, uniqExact(event_id) AS messages,
+SELECT parse_status AS status, parse_error AS error, count() AS messages,
   toString(toDateTime(max(received_at))) AS last_seen, substring(min(raw), 1, 300) AS example
 FROM `+received+`
 WHERE parse_status != 'ok'
@@ -75,9 +75,9 @@ GROUP BY status, error
 ORDER BY messages DESC, status, error`)))
 	d = d.WithPanel(panel(table.NewPanelBuilder(), "Gateways last heard",
 		"Which gateways sent decisions in the range, how many, and how long had each been silent at its end?", 12, 8, sql(Table, `
-SELECT gateway, uniqMerge(events) AS decisions,
-  toString(toDateTime(maxMerge(last_seen))) AS last_heard,
-  intDiv(toUInt32($__toTime) - toUInt32(maxMerge(last_seen)), 60) AS silent_minutes
+SELECT gateway, sum(events) AS decisions,
+  toString(toDateTime(max(last_seen))) AS last_heard,
+  intDiv(toUInt32($__toTime) - toUInt32(max(last_seen)), 60) AS silent_minutes
 FROM ${database}.dcf_rollup_minute
 WHERE $__timeFilter(bucket)
 GROUP BY gateway
@@ -87,7 +87,7 @@ ORDER BY gateway`)))
 SELECT chain_id, uniqExact(seq) AS batches, sum(rows) AS rows, sum(unparsed_rows) AS unparsed,
   toString(toDateTime(max(inserted_at))) AS last_insert,
   max(seq) - min(seq) + 1 - uniqExact(seq) AS missing_batches
-FROM ${database}.ingest_batches FINAL
+FROM ${database}.ingest_batches
 WHERE $__timeFilter(inserted_at)
 GROUP BY chain_id
 ORDER BY chain_id`)))

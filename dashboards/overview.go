@@ -30,8 +30,8 @@ var threatVectors = []struct{ title, scenario, question string }{
 
 func threatVectorSQL(scenario string) string {
 	return `
-SELECT uniqMerge(events) AS attempts,
-  if(attempts = 0, 'never', toString(toDateTime(maxMerge(last_seen)))) AS last_attempt
+SELECT sum(events) AS attempts,
+  if(attempts = 0, 'never', toString(toDateTime(max(last_seen)))) AS last_attempt
 FROM ${database}.dcf_rollup_minute
 WHERE $__timeFilter(bucket) AND action = 'DENY'
   AND rule_uuid IN (SELECT rule_uuid FROM ${database}.policy_rules WHERE scenario = '` + scenario + `')
@@ -55,14 +55,14 @@ func overview() *dashboard.DashboardBuilder {
 		"How many decisions did the gateways log, by action and by enforce or monitor mode?", 16, 9, sql(TimeSeries, `
 SELECT toDateTime(intDiv(toUInt32(bucket), $__interval_s) * $__interval_s) AS time,
   concat(action, multiIf(enforced = 1, ' (enforced)', enforced = 0, ' (monitor)', '')) AS decision,
-  uniqMerge(events) AS decisions
+  sum(events) AS decisions
 FROM ${database}.dcf_rollup_minute
 WHERE $__timeFilter(bucket) AND kind != 'other' AND `+rollupFilter+`
 GROUP BY time, decision
 ORDER BY time, decision`)).Legend(legend()).Tooltip(tooltip()).Unit("short"))
 	d = d.WithPanel(panel(barchart.NewPanelBuilder(), "Blocked flows by rule",
 		"Which named rules blocked traffic (DENY, enforced), and how many flows each?", 8, 9, sql(Table, `
-SELECT if(rule_name != '', rule_name, rule_uuid) AS rule, uniqMerge(events) AS blocked
+SELECT if(rule_name != '', rule_name, rule_uuid) AS rule, sum(events) AS blocked
 FROM ${database}.dcf_rollup_minute
 WHERE $__timeFilter(bucket) AND action = 'DENY' AND enforced = 1 AND `+rollupFilter+`
 GROUP BY rule
@@ -73,7 +73,7 @@ SELECT if(empty(src_groups), '(no SmartGroup)', src_groups[1]) AS agent,
   `+destination+` AS destination,
   dst_port AS port,
   if(rule_name != '', rule_name, rule_uuid) AS rule,
-  uniqExact(event_id) AS denied,
+  count() AS denied,
   toString(toDateTime(max(event_time))) AS last_seen
 FROM ${database}.dcf_events
 WHERE $__timeFilter(event_time) AND action = 'DENY' AND kind != 'other' AND `+eventFilter+`

@@ -110,13 +110,8 @@ func (v jsonVariable) queryText() string {
 	return ""
 }
 
-// modernOnly are panels that need a newer server than 18.16, and why.
-var modernOnly = map[string]string{
-	"Receive-to-insert latency": "toUnixTimestamp64Milli needs the modern schema's DateTime64 (ClickHouse 22.8+)",
-}
-
-// wallClock are panels over ingest_batches, whose insert times on 18.16 are
-// the real ones: there they are checked by their invariants, not goldens.
+// wallClock are panels over ingest_batches, whose insert times are the
+// real ones: they are checked by their invariants, not goldens.
 func wallClock(sql string) bool { return strings.Contains(sql, ".ingest_batches") }
 
 type panelResult struct {
@@ -149,22 +144,16 @@ func goldenPath(uid string, p jsonPanel) string {
 }
 
 // TestPanelSQL runs every panel's SQL and every variable query, expanded
-// as the plugin expands them, on ClickHouse 26.7 (libchdb, modern schema)
-// and on Debian's 18.16 server (compat schema, written by the sink) over
-// the simulated fleet. Each result must match its golden file and, where
+// as the plugin expands them, over the native protocol on the test server,
+// where the collector's sink wrote the simulated fleet. Each result must
+// match its golden file (panels over ingest_batches, whose times are the
+// real insert times, are checked by their invariants instead) and, where
 // the panel answers a question the dataset can answer on its own, the
 // answer computed here from the events.
 func TestPanelSQL(t *testing.T) {
 	ds := simulated(t)
-	all := loadCommitted(t)
-	t.Run("clickhouse-26.7", func(t *testing.T) {
-		eng, db := seedChdb(t, ds)
-		checkDashboards(t, all, eng, db, ds, true, (len(ds.Events)+batchRows-1)/batchRows)
-	})
-	t.Run("clickhouse-18.16", func(t *testing.T) {
-		eng, db, batches := seedNative(t, ds)
-		checkDashboards(t, all, eng, db, ds, false, batches)
-	})
+	eng, db, batches := seed(t, ds)
+	checkDashboards(t, loadCommitted(t), eng, db, ds, batches)
 }
 
 // selections are the variable values each dashboard is checked with.
@@ -204,7 +193,7 @@ func TestPanelsAgainstServer(t *testing.T) {
 						err = fmt.Errorf("no rows")
 					}
 				}
-				if _, modernOnly := modernOnly[p.Title]; err != nil && !modernOnly {
+				if err != nil {
 					t.Errorf("%s/%s: %v", uid, p.Title, err)
 				} else {
 					t.Logf("%s/%s: %v", uid, p.Title, errOr(err, "rows"))
@@ -258,8 +247,8 @@ func runVariable(t *testing.T, eng engine, uid string, v jsonVariable, req reque
 	return options
 }
 
-func checkDashboards(t *testing.T, all map[string]jsonDashboard, eng engine, db string, ds *dataset, modern bool, batches int) {
-	update := os.Getenv("UPDATE_GOLDEN") == "1" && modern
+func checkDashboards(t *testing.T, all map[string]jsonDashboard, eng engine, db string, ds *dataset, batches int) {
+	update := os.Getenv("UPDATE_GOLDEN") == "1"
 	for uid, d := range all {
 		req := request{from: simStart, to: simEnd, interval: 5 * time.Minute}
 		req.vars = bindVariables(t, eng, uid, d, db, req, func(v jsonVariable, options []string, vars map[string]variable) []string {
@@ -278,7 +267,7 @@ func checkDashboards(t *testing.T, all map[string]jsonDashboard, eng engine, db 
 				}
 				name := uid + "/" + p.Title
 				r := req
-				if !modern && wallClock(target.RawSQL) {
+				if wallClock(target.RawSQL) {
 					r.to = time.Now().Add(time.Hour)
 				}
 				sql, err := render(target.RawSQL, r)
@@ -287,12 +276,6 @@ func checkDashboards(t *testing.T, all map[string]jsonDashboard, eng engine, db 
 					continue
 				}
 				cols, rows, err := eng.query(sql)
-				if reason, ok := modernOnly[p.Title]; ok && !modern {
-					if err == nil {
-						t.Errorf("%s runs on 18.16 after all (listed as modern only: %s)", name, reason)
-					}
-					continue
-				}
 				if err != nil {
 					t.Errorf("%s: %v\n%s", name, err, sql)
 					continue
@@ -301,7 +284,7 @@ func checkDashboards(t *testing.T, all map[string]jsonDashboard, eng engine, db 
 					t.Errorf("%s returned no rows over the simulated fleet\n%s", name, sql)
 				}
 				got := summarize(cols, rows)
-				if !modern && wallClock(target.RawSQL) {
+				if wallClock(target.RawSQL) {
 					// checked below by its invariants
 				} else if update {
 					b, _ := json.MarshalIndent(got, "", "  ")
@@ -316,7 +299,7 @@ func checkDashboards(t *testing.T, all map[string]jsonDashboard, eng engine, db 
 						err = json.Unmarshal(b, &want)
 					}
 					if err != nil {
-						t.Errorf("%s: golden: %v (UPDATE_GOLDEN=1 writes it from ClickHouse 26.7)", name, err)
+						t.Errorf("%s: golden: %v (UPDATE_GOLDEN=1 writes it)", name, err)
 					} else if g, w := mustJSON(got), mustJSON(want); g != w {
 						t.Errorf("%s differs from %s\n got %s\nwant %s", name, goldenPath(uid, p), g, w)
 					}

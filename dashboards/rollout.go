@@ -29,13 +29,13 @@ func rollout() *dashboard.DashboardBuilder {
 		"Of the decisions logged in monitor mode, what share were DENY, that is, would be blocked if the policy were enforced today?", 6, 6, sql(Table, `
 SELECT round(100 * sumIf(n, action = 'DENY') / greatest(sum(n), 1), 2) AS would_block_percent
 FROM (
-  SELECT action, uniqMerge(events) AS n
+  SELECT action, sum(events) AS n
   FROM ${database}.dcf_rollup_hour
   WHERE $__timeFilter(bucket) AND enforced = 0 AND kind != 'other' AND `+rollupFilter+`
   GROUP BY action)`)).Unit("percent").Decimals(2).Orientation(common.VizOrientationAuto))
 	d = d.WithPanel(panel(stat.NewPanelBuilder(), "Would-be-denied decisions",
 		"How many monitor-mode DENY decisions, to how many destinations, from how many agents?", 6, 6, sql(Table, `
-SELECT uniqExact(event_id) AS decisions, uniqExact(`+destination+`) AS destinations, uniqExact(src_ip) AS agents
+SELECT count() AS decisions, uniqExact(`+destination+`) AS destinations, uniqExact(src_ip) AS agents
 FROM ${database}.dcf_events
 WHERE `+wouldBeDenied)).
 		ReduceOptions(everyField()).TextMode(common.BigValueTextModeValueAndName).Orientation(common.VizOrientationAuto))
@@ -43,7 +43,7 @@ WHERE `+wouldBeDenied)).
 		"Which rules would block traffic once enforced, and is that traffic going down as the allow-lists grow?", 12, 6, sql(TimeSeries, `
 SELECT toDateTime(intDiv(toUInt32(bucket), $__interval_s) * $__interval_s) AS time,
   if(rule_name != '', rule_name, rule_uuid) AS rule,
-  uniqMerge(events) AS would_be_denied
+  sum(events) AS would_be_denied
 FROM ${database}.dcf_rollup_hour
 WHERE $__timeFilter(bucket) AND enforced = 0 AND action = 'DENY' AND `+rollupFilter+`
 GROUP BY time, rule
@@ -54,7 +54,7 @@ ORDER BY time, rule`)).Legend(legend()).Tooltip(tooltip()))
 SELECT `+destination+` AS destination,
   `+admittedBy+` AS admitted_by,
   if(rule_name != '', rule_name, rule_uuid) AS rule,
-  uniqExact(event_id) AS hits,
+  count() AS hits,
   toString(toDateTime(min(event_time))) AS first_seen,
   toString(toDateTime(max(event_time))) AS last_seen,
   arrayStringConcat(arraySort(groupUniqArray(if(empty(src_groups), '(no SmartGroup)', src_groups[1]))), ', ') AS agents,
@@ -68,7 +68,7 @@ LIMIT 200`)))
 		"Grouped by the category of the allow-list that would admit them (the allow rule's scenario), how many decisions and names would enforce mode block?", 12, 9, sql(Table, `
 SELECT if(category = '', 'investigate', category) AS category, sum(hits) AS hits, sum(names) AS names
 FROM (
-  SELECT `+admittedBy+` AS web_group, uniqExact(event_id) AS hits, uniqExact(`+destination+`) AS names
+  SELECT `+admittedBy+` AS web_group, count() AS hits, uniqExact(`+destination+`) AS names
   FROM ${database}.dcf_events
   WHERE `+wouldBeDenied+`
   GROUP BY web_group) AS denied
@@ -83,8 +83,8 @@ ORDER BY hits DESC, category`)).Orientation(common.VizOrientationHorizontal).Leg
 		"Which agent hosts would lose access under enforce mode, to how many destinations, and what share of their traffic is that?", 12, 9, sql(Table, `
 SELECT if(empty(src_groups), '(no SmartGroup)', src_groups[1]) AS agent,
   replaceRegexpOne(IPv6NumToString(src_ip), '^::ffff:', '') AS host,
-  uniqExactIf(event_id, action = 'DENY') AS would_be_denied,
-  uniqExact(event_id) AS decisions,
+  countIf(action = 'DENY') AS would_be_denied,
+  count() AS decisions,
   round(100 * would_be_denied / decisions, 2) AS percent,
   uniqExactIf(`+destination+`, action = 'DENY') AS destinations
 FROM ${database}.dcf_events

@@ -12,8 +12,11 @@ port=${DEMO_CLICKHOUSE_PORT:-19200}
 dir=$PWD/data/demo
 mkdir -p "$dir"
 scripts/stop-clickhouse.sh "$dir/clickhouse" || true
-echo "== starting ClickHouse on 127.0.0.1:$port (data in $dir/clickhouse)"
+http=$((port + 1))
+echo "== starting ClickHouse 26.7 on 127.0.0.1:$port (HTTP $http, data in $dir/clickhouse)"
 scripts/start-clickhouse.sh "$dir/clickhouse" "$port" >/dev/null
+# q SQL: run a query through the server's HTTP interface, as a table.
+q() { curl -sS --fail-with-body "http://127.0.0.1:$http/?default_format=PrettyCompactNoEscapes" --data-binary "$1"; }
 collector_pid=
 keep=${DEMO_KEEP:-1}
 cleanup() {
@@ -24,7 +27,7 @@ trap cleanup EXIT
 $GO build -o bin/vca-collector ./cmd/vca-collector
 $GO build -o bin/vca-replay ./bench/cmd/vca-replay
 bin/vca-replay -write-catalog "$dir/catalog.json"
-clickhouse-client --port "$port" -q "DROP DATABASE IF EXISTS vca"
+q "DROP DATABASE IF EXISTS vca" >/dev/null
 cat >"$dir/collector.yaml" <<YAML
 listeners:
   tcp:
@@ -47,18 +50,17 @@ bin/vca-replay -addr 127.0.0.1:15514 -repeat 100 -sim 24h
 sleep 0.5
 if kill -TERM "$collector_pid"; then wait "$collector_pid" || true; fi
 collector_pid=
-q() { clickhouse-client --port "$port" --format PrettyCompactNoEscapes -q "$1"; }
-echo "== decisions per rule (dcf_events FINAL)"
-q "SELECT kind, rule_uuid, action, enforced, count() AS events, uniqExact(src_ip) AS sources
-   FROM vca.dcf_events FINAL WHERE kind IN ('l4', 'l7', 'fqdn')
-   GROUP BY kind, rule_uuid, action, enforced ORDER BY events DESC LIMIT 20"
+echo "== decisions per rule"
+q "SELECT if(rule_name != '', rule_name, rule_uuid) AS rule, scenario, kind, action, enforced, count() AS events, uniqExact(src_ip) AS sources
+   FROM vca.dcf_events WHERE kind IN ('l4', 'l7', 'fqdn')
+   GROUP BY rule, scenario, kind, action, enforced ORDER BY events DESC LIMIT 25"
 echo "== parse status"
-q "SELECT parse_status, count() FROM (SELECT parse_status FROM vca.dcf_events FINAL
-   UNION ALL SELECT parse_status FROM vca.raw_unparsed FINAL) GROUP BY parse_status"
+q "SELECT parse_status, count() AS messages FROM (SELECT parse_status FROM vca.dcf_events
+   UNION ALL SELECT parse_status FROM vca.raw_unparsed) GROUP BY parse_status ORDER BY parse_status"
 echo "== ingest batches (hash chain)"
-q "SELECT count() AS batches, sum(rows) AS rows, sum(unparsed_rows) AS unparsed FROM vca.ingest_batches FINAL"
+q "SELECT chain_id, count() AS batches, sum(rows) AS rows, sum(unparsed_rows) AS unparsed FROM vca.ingest_batches GROUP BY chain_id"
 echo "== threat vectors (last 24 hours, as the overview dashboard counts them)"
-q "SELECT p.scenario, uniqMerge(r.events) AS attempts, max(r.bucket) AS last_minute
+q "SELECT p.scenario, sum(r.events) AS attempts, max(r.last_seen) AS last_attempt
    FROM vca.dcf_rollup_minute AS r ANY INNER JOIN (SELECT DISTINCT rule_uuid, scenario FROM vca.policy_rules) AS p USING rule_uuid
    WHERE r.action = 'DENY' AND p.scenario IN ('default_deny', 'shadow_model', 'dns_exfiltration', 'east_west')
    GROUP BY p.scenario ORDER BY attempts DESC"
@@ -68,10 +70,13 @@ echo "collector log: $dir/collector.log"
 if [ "$keep" = 1 ]; then
 	cat <<EOF
 
-ClickHouse keeps running on 127.0.0.1:$port (native protocol), database vca.
-Grafana: provision dashboards/provisioning/ with VCA_CLICKHOUSE_HOST=127.0.0.1
-VCA_CLICKHOUSE_PORT=$port VCA_CLICKHOUSE_SECURE=false VCA_CLICKHOUSE_USER=default
-and copy dashboards/json/*.json to the provider's path (README: Dashboards).
+ClickHouse 26.7 keeps running on 127.0.0.1:$port (native protocol; HTTP on $http),
+database vca, user default without a password.
+Grafana (grafana-clickhouse-datasource 4.0.3 or later): provision
+dashboards/provisioning/ with
+  VCA_CLICKHOUSE_HOST=127.0.0.1 VCA_CLICKHOUSE_PORT=$port VCA_CLICKHOUSE_SECURE=false VCA_CLICKHOUSE_USER=default
+and copy dashboards/json/*.json to the dashboard provider's path (dashboards/README.md).
+A query by hand: curl http://127.0.0.1:$http/ --data-binary 'SELECT count() FROM vca.dcf_events'
 Stop it with: scripts/stop-clickhouse.sh $dir/clickhouse
 EOF
 fi

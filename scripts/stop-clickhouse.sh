@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops a server started by start-clickhouse.sh and waits for it to exit.
+# Stops a server started by start-clickhouse.sh and waits for it to exit
+# (SIGTERM, then SIGKILL after 10 seconds).
 set -uo pipefail
 DIR=${1:?usage: stop-clickhouse.sh DIR}
 [ -s "$DIR/ch.pid" ] || exit 0

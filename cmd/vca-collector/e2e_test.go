@@ -547,8 +547,8 @@ func TestClickHouseSink(t *testing.T) {
 		t.Fatalf("exit: %v\n%s", err, d.logs)
 	}
 
-	parsed := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events FINAL")
-	unparsed := testch.Count(t, conn, "SELECT count() FROM "+db+".raw_unparsed FINAL")
+	parsed := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events")
+	unparsed := testch.Count(t, conn, "SELECT count() FROM "+db+".raw_unparsed")
 	if parsed+unparsed != uint64(len(events)) || unparsed == 0 {
 		t.Fatalf("ClickHouse holds %d events + %d unparsed, the file %d", parsed, unparsed, len(events))
 	}
@@ -565,7 +565,7 @@ func TestClickHouseSink(t *testing.T) {
 		for i := range got {
 			ptrs[i] = &got[i]
 		}
-		if err := conn.QueryRow(context.Background(), "SELECT "+cols+" FROM "+db+"."+table+" FINAL WHERE event_id = unhex(?)", id).Scan(ptrs...); err != nil {
+		if err := conn.QueryRow(context.Background(), "SELECT "+cols+" FROM "+db+"."+table+" WHERE event_id = unhex(?)", id).Scan(ptrs...); err != nil {
 			t.Fatalf("event %s (%s): %v", id, str(ev["raw"]), err)
 		}
 		if !slices.Equal(got, want) {

@@ -5,6 +5,7 @@
 //	vca-collector parse [FILE|-]        show what the collector makes of raw lines
 //	vca-collector schema print          print the ClickHouse DDL (--cluster for a cluster)
 //	vca-collector schema kafka-engine   print the Kafka-engine alternative to writer collectors
+//	vca-collector catalog check|schema  validate a policy catalog, print its JSON Schema
 //	vca-collector spool inspect DIR     describe a spool directory
 //	vca-collector evidence ...          signed evidence bundles: export, verify, keygen
 //	vca-collector verify-scenarios      check verify-egress.sh results against ClickHouse
@@ -44,10 +45,10 @@ const usage = `usage:
                                        consume them into ClickHouse (mode writer); SIGTERM drains and exits,
                                        SIGHUP reloads the policy catalog and TLS
   vca-collector parse [flags] [FILE|-] print one JSON event per raw syslog line or octet-counted frame
-  vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N] [--cluster NAME]
+  vca-collector schema print [--database NAME] [--retention-days N] [--cluster NAME]
+                                       print the ClickHouse DDL (for create_schema: false)
   vca-collector schema kafka-engine --brokers H:P,... [--topic T] [--group G] [--cluster NAME]
                                        print ClickHouse's Kafka-engine tables and views (the alternative to writers)
-                                       print the ClickHouse DDL (for create_schema: false)
   vca-collector catalog check FILE     validate a policy catalog and summarise it
   vca-collector catalog schema         print the catalog's JSON Schema
   vca-collector spool inspect DIR      check every record of a spool directory and print what it holds (JSON)
@@ -253,15 +254,14 @@ func parseCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 }
 
 func schemaCmd(args []string, out io.Writer) error {
-	usage := errors.New("usage: vca-collector schema print [--profile modern|compat] [--database NAME] [--retention-days N] [--cluster NAME]\n" +
+	usage := errors.New("usage: vca-collector schema print [--database NAME] [--retention-days N] [--cluster NAME]\n" +
 		"       vca-collector schema kafka-engine --brokers H:P,... [--topic T] [--group G] [--consumers N] [--database NAME] [--cluster NAME]")
 	if len(args) == 0 || (args[0] != "print" && args[0] != "kafka-engine") {
 		return usage
 	}
 	fs := flag.NewFlagSet("schema "+args[0], flag.ContinueOnError)
-	profile := fs.String("profile", "modern", "modern (ClickHouse 22.8+) or compat (older servers)")
 	database := fs.String("database", "vca", "database name")
-	retention := fs.Int("retention-days", 0, "TTL in days on the modern profile; 0 keeps everything")
+	retention := fs.Int("retention-days", 0, "TTL in days; 0 keeps everything")
 	cluster := fs.String("cluster", "", "render for this ClickHouse cluster: Replicated tables behind Distributed ones, ON CLUSTER")
 	brokers := fs.String("brokers", "", "kafka-engine: comma-separated broker list")
 	topic := fs.String("topic", "vca-dcf-events", "kafka-engine: the edge collectors' topic")
@@ -270,16 +270,9 @@ func schemaCmd(args []string, out io.Writer) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
-	p, err := clickhouse.ParseProfile(*profile)
-	if err != nil {
-		return err
-	}
 	o := clickhouse.Options{Database: *database, RetentionDays: *retention, Cluster: *cluster}
-	if *cluster != "" && p != clickhouse.Modern {
-		return errors.New("--cluster needs the modern profile (ClickHouse 22.8 or later)")
-	}
 	if args[0] == "print" {
-		_, err = io.WriteString(out, clickhouse.SchemaSQL(p, o))
+		_, err := io.WriteString(out, clickhouse.SchemaSQL(o))
 		return err
 	}
 	if *brokers == "" {

@@ -1,7 +1,10 @@
-// Package chdb runs SQL on libchdb, ClickHouse built as a library, loaded
-// at run time without cgo. Tests use it to check what Debian's old server
-// cannot: the modern DDL profile and queries on a current ClickHouse. It has
-// no TCP server, so it checks schema and SQL, not the native protocol.
+// Package chdb runs ClickHouse 26.7 from libchdb, the ClickHouse engine
+// built as a library, loaded at run time without cgo. Called the way
+// clickhouse-local is called, with SYSTEM START LISTEN, it serves the
+// native protocol and HTTP on real ports: chdb/server wraps that into the
+// ClickHouse server the project's tests, demo and benchmarks run.
+//
+// libchdb allows one engine per process, so each server is a process.
 package chdb
 
 import (
@@ -14,87 +17,62 @@ import (
 	"github.com/ebitengine/purego"
 )
 
-// DB is the process's one libchdb session (libchdb allows one per process).
-type DB struct {
-	mu      sync.Mutex
-	conn    uintptr  // chdb_connection
-	connPtr *uintptr // what chdb_connect returned, for chdb_close_conn
-}
-
 var (
-	once    sync.Once
-	shared  *DB
-	openErr error
+	loadOnce sync.Once
+	loadErr  error
 
-	chdbConnect       func(argc int32, argv unsafe.Pointer) *uintptr
-	chdbQuery         func(conn uintptr, query, format string) unsafe.Pointer
-	chdbResultBuffer  func(res unsafe.Pointer) *byte
-	chdbResultLength  func(res unsafe.Pointer) uintptr
-	chdbResultError   func(res unsafe.Pointer) *byte
-	chdbDestroyResult func(res unsafe.Pointer)
-	chdbCloseConn     func(conn *uintptr)
+	queryCmdline  func(argc int32, argv unsafe.Pointer) unsafe.Pointer
+	resultError   func(res unsafe.Pointer) *byte
+	destroyResult func(res unsafe.Pointer)
 )
 
-// Open loads the library at CHDB_LIB_PATH and starts a session whose data
-// lives in dir. Later calls return the same session, whatever dir they name.
-func Open(dir string) (*DB, error) { return OpenWith(dir) }
-
-// OpenWith is Open with more clickhouse-local arguments for the session,
-// such as --config-file; they apply only if this call starts the session.
-func OpenWith(dir string, args ...string) (*DB, error) {
-	once.Do(func() { shared, openErr = open(os.Getenv("CHDB_LIB_PATH"), dir, args) })
-	return shared, openErr
+// load opens the library at CHDB_LIB_PATH (scripts/fetch-chdb.sh prints
+// it) once.
+func load() error {
+	loadOnce.Do(func() {
+		lib := os.Getenv("CHDB_LIB_PATH")
+		if lib == "" {
+			loadErr = errors.New("CHDB_LIB_PATH is not set (scripts/fetch-chdb.sh prints it)")
+			return
+		}
+		h, err := purego.Dlopen(lib, purego.RTLD_NOW|purego.RTLD_GLOBAL)
+		if err != nil {
+			loadErr = fmt.Errorf("load %s: %w", lib, err)
+			return
+		}
+		purego.RegisterLibFunc(&queryCmdline, h, "chdb_query_cmdline")
+		purego.RegisterLibFunc(&resultError, h, "chdb_result_error")
+		purego.RegisterLibFunc(&destroyResult, h, "chdb_destroy_query_result")
+	})
+	return loadErr
 }
 
-func open(lib, dir string, extra []string) (*DB, error) {
-	if lib == "" {
-		return nil, errors.New("CHDB_LIB_PATH is not set (scripts/fetch-chdb.sh prints it)")
+// RunLocal runs clickhouse-local with the arguments (without the program
+// name) and returns once it ends; the error is the engine's own message.
+// With --query "SYSTEM START LISTEN TCP; ..." it serves while the last
+// query runs.
+func RunLocal(args ...string) error {
+	if err := load(); err != nil {
+		return err
 	}
-	h, err := purego.Dlopen(lib, purego.RTLD_NOW|purego.RTLD_GLOBAL)
-	if err != nil {
-		return nil, fmt.Errorf("load %s: %w", lib, err)
-	}
-	purego.RegisterLibFunc(&chdbConnect, h, "chdb_connect")
-	purego.RegisterLibFunc(&chdbQuery, h, "chdb_query")
-	purego.RegisterLibFunc(&chdbResultBuffer, h, "chdb_result_buffer")
-	purego.RegisterLibFunc(&chdbResultLength, h, "chdb_result_length")
-	purego.RegisterLibFunc(&chdbResultError, h, "chdb_result_error")
-	purego.RegisterLibFunc(&chdbDestroyResult, h, "chdb_destroy_query_result")
-	purego.RegisterLibFunc(&chdbCloseConn, h, "chdb_close_conn")
-	args := append([]string{"clickhouse", "--path=" + dir}, extra...)
-	cargs := make([][]byte, len(args))
-	argv := make([]*byte, len(args)+1)
-	for i, a := range args {
+	all := append([]string{"clickhouse"}, args...)
+	cargs := make([][]byte, len(all))
+	argv := make([]*byte, len(all)+1)
+	for i, a := range all {
 		cargs[i] = append([]byte(a), 0)
 		argv[i] = &cargs[i][0]
 	}
-	connPtr := chdbConnect(int32(len(args)), unsafe.Pointer(&argv[0]))
-	if connPtr == nil || *connPtr == 0 {
-		return nil, errors.New("chdb_connect failed")
-	}
-	return &DB{conn: *connPtr, connPtr: connPtr}, nil
-}
-
-// Query runs one statement and returns its output in format (JSONEachRow,
-// TSV, ...); the server's error text becomes the error.
-func (db *DB) Query(sql, format string) ([]byte, error) {
-	db.mu.Lock()
-	defer db.mu.Unlock()
-	res := chdbQuery(db.conn, sql, format)
+	res := queryCmdline(int32(len(all)), unsafe.Pointer(&argv[0]))
 	if res == nil {
-		return nil, errors.New("chdb_query returned no result")
+		return errors.New("chdb_query_cmdline returned no result")
 	}
-	defer chdbDestroyResult(res)
-	if e := chdbResultError(res); e != nil {
+	defer destroyResult(res)
+	if e := resultError(res); e != nil {
 		if msg := cString(e); msg != "" {
-			return nil, errors.New(msg)
+			return errors.New(msg)
 		}
 	}
-	n := chdbResultLength(res)
-	if n == 0 {
-		return nil, nil
-	}
-	return append([]byte(nil), unsafe.Slice(chdbResultBuffer(res), n)...), nil
+	return nil
 }
 
 func cString(p *byte) string {
@@ -103,18 +81,4 @@ func cString(p *byte) string {
 		n++
 	}
 	return string(unsafe.Slice(p, n))
-}
-
-// CloseShared ends the session if one was opened. Call it before the process
-// exits: libchdb's own exit handlers crash when a session is still open.
-func CloseShared() {
-	if shared == nil {
-		return
-	}
-	shared.mu.Lock()
-	defer shared.mu.Unlock()
-	if shared.connPtr != nil {
-		chdbCloseConn(shared.connPtr)
-		shared.connPtr = nil
-	}
 }

@@ -23,17 +23,19 @@ import (
 type Source struct {
 	Conn     driver.Conn
 	Database string
-	Profile  chsink.Profile
 }
 
-// NewSource picks the schema profile from the server's version, as the
-// sink does when it creates the tables.
+// NewSource refuses a server older than the collector supports, as the
+// sink does.
 func NewSource(conn driver.Conn, database string) (*Source, error) {
 	v, err := conn.ServerVersion()
 	if err != nil {
 		return nil, err
 	}
-	return &Source{Conn: conn, Database: database, Profile: chsink.ProfileFor(int(v.Version.Major), int(v.Version.Minor))}, nil
+	if err := chsink.CheckServerVersion(int(v.Version.Major), int(v.Version.Minor)); err != nil {
+		return nil, fmt.Errorf("clickhouse server %d.%d.%d: %w", v.Version.Major, v.Version.Minor, v.Version.Patch, err)
+	}
+	return &Source{Conn: conn, Database: database}, nil
 }
 
 // Filter selects decisions: [From, To) by the gateway's event time, and
@@ -77,14 +79,8 @@ func (f Filter) where() (string, []any) {
 	return strings.Join(conds, " AND "), args
 }
 
-// millis is a time column as epoch milliseconds in either profile.
-func (s *Source) millis(col string) string {
-	if s.Profile == chsink.Compat {
-		ms := strings.TrimSuffix(strings.TrimSuffix(col, "_at"), "_time") + "_ms"
-		return fmt.Sprintf("toInt64(toUnixTimestamp(%s)) * 1000 + %s", col, ms)
-	}
-	return fmt.Sprintf("toUnixTimestamp64Milli(%s)", col)
-}
+// millis is a time column as epoch milliseconds.
+func (s *Source) millis(col string) string { return fmt.Sprintf("toUnixTimestamp64Milli(%s)", col) }
 
 func (s *Source) table(name string) string { return "`" + s.Database + "`." + name }
 
@@ -193,7 +189,7 @@ func (s *Source) decisionsIn(ctx context.Context, f Filter, d *Decision, last *s
 		if err != nil {
 			return fmt.Errorf("read dcf_events: %w", err)
 		}
-		if d.EventID == *last { // a replayed insert the table has not merged away yet
+		if d.EventID == *last { // a row a crashed collector inserted again, not merged away yet
 			continue
 		}
 		*last = d.EventID

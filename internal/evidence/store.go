@@ -83,6 +83,8 @@ FROM %s GROUP BY catalog_version ORDER BY first, catalog_version`, s.table("poli
 	}
 	for _, l := range chosen {
 		v := policyVersion{CatalogVersion: l.version, FirstLoadedAt: time.Unix(l.first, 0).UTC().Format(time.RFC3339)}
+		// Every collector that loads a catalog records it, so a version is
+		// there once per load until merges collapse the copies: FINAL.
 		rows, err := s.Conn.Query(ctx, fmt.Sprintf(`SELECT lower(hex(catalog_sha256)), mode, agent_class, rule_uuid, rule_name, priority, action, protocol,
   ports, src_groups, dst_groups, web_groups, logging, enforced, scenario, tags
 FROM %s FINAL WHERE catalog_version = ? ORDER BY priority, rule_name, rule_uuid`, s.table("policy_rules")), l.version)
@@ -195,7 +197,7 @@ func (s *Source) integrity(ctx context.Context, batchIDs map[string]bool) ([]Cha
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), 1000)]
 		ids = ids[len(chunk):]
-		rows, err := s.Conn.Query(ctx, fmt.Sprintf(`SELECT chain_id, seq, hex(batch_id) FROM %s FINAL WHERE has(?, hex(batch_id))`, s.table("ingest_batches")), chunk)
+		rows, err := s.Conn.Query(ctx, fmt.Sprintf(`SELECT chain_id, seq, hex(batch_id) FROM %s WHERE has(?, hex(batch_id))`, s.table("ingest_batches")), chunk)
 		if err != nil {
 			return nil, nil, fmt.Errorf("query ingest_batches: %w", err)
 		}

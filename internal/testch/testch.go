@@ -7,7 +7,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"net"
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -28,6 +30,17 @@ func Addr(t testing.TB) string {
 		t.Skip("no ClickHouse server: run under scripts/with-clickhouse.sh (make test does)")
 	}
 	return addr
+}
+
+// HTTPAddr is the HTTP interface of the server at Addr (the next port).
+func HTTPAddr(t testing.TB) string {
+	t.Helper()
+	host, port, err := net.SplitHostPort(Addr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, _ := strconv.Atoi(port)
+	return net.JoinHostPort(host, strconv.Itoa(p+1))
 }
 
 // Conn opens a connection to addr, closed when the test ends.

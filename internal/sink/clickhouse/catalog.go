@@ -72,7 +72,7 @@ func (s *Store) writePendingCatalog() bool {
 func (s *Store) insertCatalog(ix *enrich.Index) error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(s.cfg.InsertTimeout))
 	defer cancel()
-	cols := insertColumns(policyColumns, s.profile)
+	cols := insertColumns(policyColumns)
 	pb, err := s.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.policy_rules (%s)", quoteIdent(s.cfg.Database), joinIdents(cols)))
 	if err != nil {
 		return err
@@ -96,7 +96,7 @@ func policyRows(ix *enrich.Index, now time.Time) []map[string]any {
 	c := ix.Catalog
 	var rows []map[string]any
 	add := func(vals map[string]any) {
-		for k, v := range map[string]any{"catalog_version": c.Version, "loaded_at": now, "loaded_ms": uint16(now.Nanosecond() / 1e6),
+		for k, v := range map[string]any{"catalog_version": c.Version, "loaded_at": now,
 			"catalog_sha256": ix.SHA256[:], "mode": c.Mode, "agent_class": c.AgentClass} {
 			vals[k] = v
 		}

@@ -53,7 +53,7 @@ func TestEnrichmentColumnsAndPolicySnapshot(t *testing.T) {
 			src, dst, tags                                  []string
 		)
 		err := conn.QueryRow(context.Background(), `SELECT rule_name, scenario, web_group, rule_action, admitting_web_group, catalog_version,
-  rule_priority, would_be_denied, src_groups, dst_groups, rule_tags FROM `+db+`.dcf_events FINAL WHERE event_id = unhex(?)`,
+  rule_priority, would_be_denied, src_groups, dst_groups, rule_tags FROM `+db+`.dcf_events WHERE event_id = unhex(?)`,
 			hex.EncodeToString(e.EventID[:])).Scan(&name, &scenario, &web, &action, &admitting, &version, &prio, &wbd, &src, &dst, &tags)
 		if err != nil {
 			t.Fatal(err)
@@ -66,14 +66,14 @@ func TestEnrichmentColumnsAndPolicySnapshot(t *testing.T) {
 		}
 	}
 
-	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".policy_rules FINAL WHERE catalog_version = 'coding-2026-11-26-a'"); n != uint64(len(ix.Catalog.Rules)+1) {
+	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".policy_rules WHERE catalog_version = 'coding-2026-11-26-a'"); n != uint64(len(ix.Catalog.Rules)+1) {
 		t.Fatalf("policy_rules holds %d rows of the catalog, want %d rules and the default action", n, len(ix.Catalog.Rules)+1)
 	}
 	var name, action, scenario string
 	var prio uint32
 	var webs []string
 	if err := conn.QueryRow(context.Background(), "SELECT rule_name, action, scenario, priority, web_groups FROM "+db+
-		".policy_rules FINAL WHERE rule_uuid = '11111111-0000-4000-8000-000000000010'").Scan(&name, &action, &scenario, &prio, &webs); err != nil {
+		".policy_rules WHERE rule_uuid = '11111111-0000-4000-8000-000000000010'").Scan(&name, &action, &scenario, &prio, &webs); err != nil {
 		t.Fatal(err)
 	}
 	if name != "vca-openclaw-shadow-model-deny" || action != "DENY" || scenario != "shadow_model" || prio != 10 || !slices.Equal(webs, []string{"wg-unapproved-model-providers"}) {

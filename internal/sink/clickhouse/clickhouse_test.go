@@ -32,31 +32,29 @@ import (
 )
 
 func TestEncoderCoversSchema(t *testing.T) {
-	for _, p := range []Profile{Modern, Compat} {
-		for _, tc := range []struct {
-			fields []field
-			cols   []column
-		}{{eventFields, eventColumns}, {unparsedFields, unparsedColumns}} {
-			var have []string
-			for _, f := range tc.fields {
-				have = append(have, f.name)
-			}
-			for _, c := range insertColumns(tc.cols, p) {
-				if !slices.Contains(have, c) {
-					t.Errorf("%s: column %s has no encoder field", p, c)
-				}
+	for _, tc := range []struct {
+		fields []field
+		cols   []column
+	}{{eventFields, eventColumns}, {unparsedFields, unparsedColumns}} {
+		var have []string
+		for _, f := range tc.fields {
+			have = append(have, f.name)
+		}
+		for _, c := range insertColumns(tc.cols) {
+			if !slices.Contains(have, c) {
+				t.Errorf("column %s has no encoder field", c)
 			}
 		}
 	}
 }
 
-func TestProfileFor(t *testing.T) {
+func TestCheckServerVersion(t *testing.T) {
 	for _, tc := range []struct {
 		major, minor int
-		want         Profile
-	}{{18, 16, Compat}, {22, 3, Compat}, {22, 8, Modern}, {23, 1, Modern}, {26, 7, Modern}} {
-		if got := ProfileFor(tc.major, tc.minor); got != tc.want {
-			t.Errorf("%d.%d: %s, want %s", tc.major, tc.minor, got, tc.want)
+		ok           bool
+	}{{18, 16, false}, {22, 8, false}, {24, 3, false}, {24, 7, false}, {24, 8, true}, {25, 3, true}, {26, 7, true}} {
+		if err := CheckServerVersion(tc.major, tc.minor); (err == nil) != tc.ok {
+			t.Errorf("%d.%d: %v, want ok=%v", tc.major, tc.minor, err, tc.ok)
 		}
 	}
 }
@@ -165,8 +163,10 @@ func TestRoundTrip(t *testing.T) {
 	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".raw_unparsed"); n != failed || failed == 0 {
 		t.Errorf("raw_unparsed has %d rows, want %d (> 0)", n, failed)
 	}
-	if n := testch.Count(t, conn, "SELECT toUInt64(uniqMerge(events)) FROM "+db+".dcf_rollup_minute"); n != parsed {
-		t.Errorf("minute rollup counts %d events, want %d", n, parsed)
+	for _, r := range []string{"dcf_rollup_minute", "dcf_rollup_hour"} {
+		if n := testch.Count(t, conn, "SELECT sum(events) FROM "+db+"."+r); n != parsed {
+			t.Errorf("%s counts %d events, want %d", r, n, parsed)
+		}
 	}
 
 	// Every column of every row, as ClickHouse returns it, against the event.
@@ -215,7 +215,6 @@ func checkRow(t *testing.T, conn driver.Conn, db string, e *parse.Event) {
 	t.Helper()
 	var (
 		receivedAt, eventTime               time.Time
-		receivedMs, eventMs                 uint16
 		kind, status, gateway, ruleUUID     string
 		action, proto, sni, url, raw, srcIP string
 		dstIP, gatewayIP                    string
@@ -226,12 +225,12 @@ func checkRow(t *testing.T, conn driver.Conn, db string, e *parse.Event) {
 		extraKeys                           []string
 		flags                               []string
 	)
-	q := `SELECT received_at, received_ms, event_time, event_ms, kind, parse_status, gateway, rule_uuid, action, proto, sni, url, raw,
+	q := `SELECT received_at, event_time, kind, parse_status, gateway, rule_uuid, action, proto, sni, url, raw,
   replaceRegexpOne(IPv6NumToString(src_ip), '^::ffff:', ''), replaceRegexpOne(IPv6NumToString(dst_ip), '^::ffff:', ''),
   replaceRegexpOne(IPv6NumToString(gateway_ip), '^::ffff:', ''),
   enforced, src_port, dst_port, session_id, session_pkts, session_bytes, session_start_ns, extra_keys, flags
-FROM ` + db + `.dcf_events FINAL WHERE event_id = unhex(?)`
-	err := conn.QueryRow(context.Background(), q, hex.EncodeToString(e.EventID[:])).Scan(&receivedAt, &receivedMs, &eventTime, &eventMs,
+FROM ` + db + `.dcf_events WHERE event_id = unhex(?)`
+	err := conn.QueryRow(context.Background(), q, hex.EncodeToString(e.EventID[:])).Scan(&receivedAt, &eventTime,
 		&kind, &status, &gateway, &ruleUUID, &action, &proto, &sni, &url, &raw, &srcIP, &dstIP, &gatewayIP,
 		&enforced, &srcPort, &dstPort, &sessionID, &pkts, &bytesN, &sessionStart, &extraKeys, &flags)
 	if err != nil {
@@ -255,7 +254,7 @@ FROM ` + db + `.dcf_events FINAL WHERE event_id = unhex(?)`
 	if e.Has&parse.HasRuleUUID != 0 {
 		wantRule = e.RuleUUID.String()
 	}
-	got := []any{receivedAt.Add(time.Duration(receivedMs) * time.Millisecond).UnixMilli(), eventTime.Add(time.Duration(eventMs) * time.Millisecond).UnixMilli(),
+	got := []any{receivedAt.UnixMilli(), eventTime.UnixMilli(),
 		kind, status, gateway, ruleUUID, action, proto, sni, url, raw, srcIP, dstIP, gatewayIP, gotEnforced, srcPort, dstPort,
 		sessionID, pkts, bytesN, sessionStart, len(extraKeys), strings.Join(flags, ",")}
 	want := []any{e.ReceivedAt.UnixMilli(), e.EventTime.UnixMilli(),
@@ -279,7 +278,7 @@ func TestPermanentErrorGoesToDeadLetter(t *testing.T) {
 	s, reg := newSink(t, cfg)
 	// The operator drops a column the collector writes: the server refuses
 	// every insert with "no such column", which no retry can fix.
-	if err := conn.Exec(context.Background(), "ALTER TABLE "+db+".dcf_events DROP COLUMN sni"); err != nil {
+	if err := conn.Exec(context.Background(), "ALTER TABLE "+db+".dcf_events DROP COLUMN payload"); err != nil {
 		t.Fatal(err)
 	}
 	events := corpusEvents(t, 1)
@@ -295,7 +294,7 @@ func TestPermanentErrorGoesToDeadLetter(t *testing.T) {
 	if n := strings.Count(string(body), "\n"); n != len(events) {
 		t.Errorf("dead-letter file holds %d rows, want %d", n, len(events))
 	}
-	if !strings.Contains(string(body), "sni") || !strings.Contains(string(body), "clickhouse_error") {
+	if !strings.Contains(string(body), "payload") || !strings.Contains(string(body), "clickhouse_error") {
 		t.Errorf("dead-letter rows lack the server's message: %.300s", body)
 	}
 	m, _ := reg.Gather()
@@ -323,11 +322,14 @@ func counterValue(mfs []*dto.MetricFamily, name, retriable string) float64 {
 // ackDropProxy forwards TCP to the server; when armed, it delivers the next
 // large client write (an INSERT's data) but never returns the server's reply
 // and cuts the connection: the server has the rows, the client saw EOF.
+// With kill set, it kills the server instead, right after delivering the
+// write: the INSERT is cut off somewhere inside the server.
 type ackDropProxy struct {
 	ln      net.Listener
 	target  string
 	armed   atomic.Bool
 	dropped atomic.Int32
+	kill    func()
 }
 
 func newAckDropProxy(t *testing.T, target string) *ackDropProxy {
@@ -377,11 +379,15 @@ func (p *ackDropProxy) handle(client net.Conn) {
 		if n > 0 {
 			server.Write(buf[:n])
 			if n > 2048 && p.armed.CompareAndSwap(true, false) {
-				// Let the server read and commit the block, then drop its
-				// answer and the connection.
 				p.dropped.Add(1)
 				cut.Store(true)
-				time.Sleep(500 * time.Millisecond)
+				if p.kill != nil {
+					p.kill()
+				} else {
+					// Let the server read and commit the block, then
+					// drop its answer and the connection.
+					time.Sleep(500 * time.Millisecond)
+				}
 				server.Close()
 				client.Close()
 				return
@@ -417,17 +423,28 @@ func TestAckLossCountsOnce(t *testing.T) {
 			parsed++
 		}
 	}
-	all := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events")
-	final := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events FINAL")
-	uniq := testch.Count(t, conn, "SELECT uniqExact(event_id) FROM "+db+".dcf_events")
-	rollup := testch.Count(t, conn, "SELECT toUInt64(uniqMerge(events)) FROM "+db+".dcf_rollup_minute")
-	t.Logf("after an ack loss: count()=%d FINAL=%d uniqExact(event_id)=%d rollup=%d (want %d)", all, final, uniq, rollup, parsed)
-	if final != parsed || uniq != parsed || rollup != parsed {
-		t.Fatalf("the project's queries count %d/%d/%d, want %d each", final, uniq, rollup, parsed)
+	expectCountedOnce(t, conn, db, events, "after an ack loss")
+}
+
+// expectCountedOnce checks that each event is stored once, seen by plain
+// count() in the tables and by the rollups' sums, and that the chain
+// verifies.
+func expectCountedOnce(t *testing.T, conn driver.Conn, db string, events []parse.Event, after string) {
+	t.Helper()
+	parsed, failed := countStatus(events)
+	for q, want := range map[string]uint64{
+		"SELECT count() FROM " + db + ".dcf_events":            parsed,
+		"SELECT count() FROM " + db + ".raw_unparsed":          failed,
+		"SELECT sum(events) FROM " + db + ".dcf_rollup_minute": parsed,
+		"SELECT sum(events) FROM " + db + ".dcf_rollup_hour":   parsed,
+	} {
+		if got := testch.Count(t, conn, q); got != want {
+			t.Errorf("%s: %s = %d, want %d", after, q, got, want)
+		}
 	}
 	rep, err := Verify(context.Background(), conn, db, "test")
 	if err != nil || !rep.OK() {
-		t.Fatalf("chain after retry: %+v %v", rep, err)
+		t.Errorf("%s: chain %+v %v", after, rep, err)
 	}
 }
 
@@ -439,92 +456,104 @@ func ownServer(t *testing.T) (addr string, kill, restart func()) {
 	return srv.Addr, srv.Kill, srv.Start
 }
 
-func TestServerKilledMidStream(t *testing.T) {
-	addr, kill, restart := ownServer(t)
-	conn := testch.Conn(t, addr)
+// The server is killed with SIGKILL while an INSERT is on its way in
+// (the proxy kills it right after passing on the INSERT's data), stays
+// down while writes keep coming, and comes back on the same data: the
+// sink retries every batch with its token, and plain count() finds each
+// event once, in the tables and in the rollups.
+func TestServerKilledDuringAnInsert(t *testing.T) {
+	srv := testch.OwnServer(t)
+	conn := testch.Conn(t, srv.Addr)
 	db := testch.Database(t, conn)
-	cfg := testConfigIn(t, addr, db)
-	cfg.BatchSize = 500
+	proxy := newAckDropProxy(t, srv.Addr)
+	proxy.kill = srv.Kill
+	cfg := testConfigIn(t, proxy.ln.Addr().String(), db)
+	cfg.BatchSize, cfg.Compression = 500, "none"
 	s, _ := newSink(t, cfg)
 
 	const rounds = 150
-	var sent uint64
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for r := range rounds {
-			events := corpusEvents(t, uint64(r)*1000)
-			for _, e := range events {
-				if e.Status != parse.StatusFailed {
-					sent++
+	var all []parse.Event
+	restarted := make(chan struct{})
+	for r := range rounds {
+		events := corpusEvents(t, uint64(r)*1000)
+		all = append(all, events...)
+		if r == 20 {
+			proxy.armed.Store(true)
+			go func() { // Write blocks while the server is down
+				defer close(restarted)
+				for deadline := time.Now().Add(testwait.Idle); proxy.dropped.Load() == 0; time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Errorf("no INSERT went through the proxy within %v", testwait.Idle)
+						break
+					}
 				}
-			}
-			if err := s.Write(context.Background(), events, func() {}); err != nil {
-				t.Error(err)
-				return
-			}
-			time.Sleep(5 * time.Millisecond)
+				time.Sleep(1500 * time.Millisecond)
+				srv.Start()
+				t.Log("server restarted")
+			}()
 		}
-	}()
-	time.Sleep(300 * time.Millisecond)
-	kill()
-	t.Log("server killed with SIGKILL")
-	time.Sleep(1500 * time.Millisecond)
-	restart()
-	t.Log("server restarted")
-	<-done
+		if err := s.Write(context.Background(), events, func() {}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	<-restarted
 	shutdown(t, s)
-
-	conn2 := testch.Conn(t, addr)
-	final := testch.Count(t, conn2, "SELECT count() FROM "+db+".dcf_events FINAL")
-	uniq := testch.Count(t, conn2, "SELECT uniqExact(event_id) FROM "+db+".dcf_events")
-	all := testch.Count(t, conn2, "SELECT count() FROM "+db+".dcf_events")
-	t.Logf("sent %d, stored count()=%d FINAL=%d uniqExact=%d", sent, all, final, uniq)
-	if final != sent || uniq != sent {
-		t.Fatalf("after the outage the store counts %d (FINAL) / %d (distinct ids), want %d", final, uniq, sent)
-	}
-	rep, err := Verify(context.Background(), conn2, db, "test")
-	if err != nil || !rep.OK() {
-		t.Fatalf("chain after the outage: %+v %v", rep, err)
-	}
+	expectCountedOnce(t, testch.Conn(t, srv.Addr), db, all, "after the server was killed during an insert")
 }
 
-func TestCompatRetentionDropsWholeOldPartitions(t *testing.T) {
+// retention_days becomes a TTL: rows older than the limit go (here at
+// once, as the corpus's 2022 lines are inserted), rows within it stay, in
+// the tables and in the rollups.
+func TestRetentionTTL(t *testing.T) {
 	addr := testch.Addr(t)
 	conn := testch.Conn(t, addr)
 	db := testch.Database(t, conn)
-	s, _ := newSink(t, testConfigIn(t, addr, db))
-	if s.Profile() != Compat {
-		t.Skip("retention by partition drops is the compat profile's")
-	}
+	cfg := testConfigIn(t, addr, db)
+	cfg.RetentionDays = 30
+	s, _ := newSink(t, cfg)
 	events := corpusEvents(t, 1)
+	for i := range events {
+		if i%2 == 0 {
+			events[i].EventTime = events[i].ReceivedAt // within the retention
+		}
+	}
 	if err := s.Write(context.Background(), events, func() {}); err != nil {
 		t.Fatal(err)
 	}
 	shutdown(t, s)
-	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	const days = 200
-	cutoff := now.AddDate(0, 0, -days)
-	var keep uint64
+	cutoff := time.Now().AddDate(0, 0, -30)
+	var keep, old uint64
 	for _, e := range events {
-		day := e.EventTime.UTC().Truncate(24 * time.Hour)
-		if e.Status != parse.StatusFailed && day.AddDate(0, 0, 1).After(cutoff) {
+		if e.Status == parse.StatusFailed {
+			continue
+		}
+		if e.EventTime.After(cutoff.Add(time.Hour)) {
 			keep++
+		} else if e.EventTime.Before(cutoff.Add(-24 * time.Hour)) {
+			old++
 		}
 	}
-	dropped, err := dropExpired(context.Background(), conn, db, days, now)
-	if err != nil {
+	if old == 0 || keep == 0 {
+		t.Fatalf("the corpus should have rows on both sides of the cutoff: %d old, %d recent", old, keep)
+	}
+	if err := conn.Exec(context.Background(), "OPTIMIZE TABLE "+db+".dcf_events FINAL"); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("dropped %v", dropped)
-	if len(dropped) == 0 {
-		t.Fatal("nothing dropped; the corpus has lines from 2022")
+	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events WHERE event_time < now() - INTERVAL 31 DAY"); n != 0 {
+		t.Errorf("%d rows older than the retention survived", n)
 	}
-	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events"); n != keep {
-		t.Fatalf("%d rows left, want %d (those on days ending after %v)", n, keep, cutoff)
+	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events WHERE event_time > now() - INTERVAL 29 DAY"); n < keep {
+		t.Errorf("%d rows within the retention kept, want %d", n, keep)
 	}
-	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events WHERE date < toDate(?)", cutoff.Format("2006-01-02")); n != 0 {
-		t.Fatalf("%d rows older than the cutoff day survived", n)
+	for _, table := range []string{"dcf_events", "raw_unparsed", "dcf_rollup_minute", "dcf_rollup_hour"} {
+		var ddl string
+		if err := conn.QueryRow(context.Background(), "SELECT create_table_query FROM system.tables WHERE database = ? AND name = ?", db, table).Scan(&ddl); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(ddl, "TTL toDateTime(") || !strings.Contains(ddl, "toIntervalDay(30)") {
+			t.Errorf("%s has no 30-day TTL: %s", table, ddl)
+		}
 	}
 }
 
@@ -611,5 +640,73 @@ func TestRecorderKeepsEveryChainAGaplessPrefix(t *testing.T) {
 	}
 	if a.recordedSeq != 13 || b.recordedSeq != 4 {
 		t.Errorf("chains settled through a%d and b%d, want a13 and b4", a.recordedSeq, b.recordedSeq)
+	}
+}
+
+// A database the previous release created (schema version 2, whose rollups
+// held uniqState(event_id)) with rows in it: opening the store migrates it
+// to counting rollups rebuilt from dcf_events, and later inserts add to
+// them.
+func TestMigratesASchemaV2Database(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	ctx := context.Background()
+	db, scratch := testch.Database(t, conn), testch.Database(t, conn)
+	v2, err := os.ReadFile(filepath.Join("testdata", "schema-v2.sql"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, stmt := range strings.Split(strings.ReplaceAll(string(v2), "`vca`", quoteIdent(db)), ";\n") {
+		var lines []string
+		for _, l := range strings.Split(stmt, "\n") {
+			if !strings.HasPrefix(l, "--") {
+				lines = append(lines, l)
+			}
+		}
+		if sql := strings.TrimSpace(strings.Join(lines, "\n")); sql != "" {
+			if err := conn.Exec(ctx, sql); err != nil {
+				t.Fatalf("%v\n%s", err, sql)
+			}
+		}
+	}
+	for _, v := range []uint32{1, 2} {
+		if err := recordMigration(ctx, conn, db, migration{version: v, description: "as the previous release recorded it"}, "modern"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Rows as the previous release stored them: the same columns, so
+	// copied from a database the sink writes now.
+	events := corpusEvents(t, 1)
+	s, _ := newSink(t, testConfigIn(t, addr, scratch))
+	if err := s.Write(ctx, events, func() {}); err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, s)
+	for _, table := range []string{"dcf_events", "raw_unparsed"} {
+		if err := conn.Exec(ctx, fmt.Sprintf("INSERT INTO %s.%s SELECT * FROM %s.%s", db, table, scratch, table)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	parsed, _ := countStatus(events)
+	if n := testch.Count(t, conn, "SELECT toUInt64(uniqMerge(events)) FROM "+db+".dcf_rollup_minute"); n != parsed {
+		t.Fatalf("the version 2 rollup counts %d, want %d", n, parsed)
+	}
+
+	s, _ = newSink(t, testConfigIn(t, addr, db))
+	later := corpusEvents(t, 100000)
+	if err := s.Write(ctx, later, func() {}); err != nil {
+		t.Fatal(err)
+	}
+	shutdown(t, s)
+	if n := testch.Count(t, conn, "SELECT toUInt64(max(version)) FROM "+db+".schema_migrations"); n != uint64(schemaVersion) {
+		t.Errorf("schema version %d after opening, want %d", n, schemaVersion)
+	}
+	for _, r := range []string{"dcf_rollup_minute", "dcf_rollup_hour"} {
+		if n := testch.Count(t, conn, "SELECT sum(events) FROM "+db+"."+r); n != 2*parsed {
+			t.Errorf("%s counts %d after the migration and a second batch, want %d", r, n, 2*parsed)
+		}
+	}
+	if n := testch.Count(t, conn, "SELECT count() FROM "+db+".dcf_events"); n != 2*parsed {
+		t.Errorf("dcf_events holds %d rows, want %d", n, 2*parsed)
 	}
 }

@@ -2,67 +2,27 @@ package clickhouse
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/chdb"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/stream"
+	"github.com/openclaw-vca/openclaw-vca/internal/testch"
 )
 
 const testCluster = "vca_test"
 
-var (
-	chdbOnce sync.Once
-	chdbDB   *chdb.DB
-	chdbErr  error
-)
-
-// chdbExec opens the process's libchdb session, configured with a cluster
-// of one local shard (remote_servers and macros), and returns a function
-// that runs one statement and returns its JSONEachRow output.
-func chdbExec(t *testing.T) func(string) []byte {
-	t.Helper()
-	if os.Getenv("CHDB_LIB_PATH") == "" {
-		if os.Getenv("CHDB_REQUIRED") == "1" {
-			t.Fatal("CHDB_LIB_PATH is not set but CHDB_REQUIRED=1")
-		}
-		t.Skip("CHDB_LIB_PATH not set (scripts/fetch-chdb.sh)")
-	}
-	chdbOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "vca-chdb")
-		if err != nil {
-			chdbErr = err
-			return
-		}
-		cfg := filepath.Join(dir, "config.xml")
-		chdbErr = os.WriteFile(cfg, []byte(`<clickhouse>
-  <tcp_port>9000</tcp_port>
+// oneShardCluster configures a server as the one shard of testCluster.
+var oneShardCluster = `<clickhouse>
   <macros><shard>01</shard><replica>r1</replica></macros>
-  <remote_servers><`+testCluster+`><shard><internal_replication>true</internal_replication>
-    <replica><host>127.0.0.1</host><port>9000</port></replica></shard></`+testCluster+`></remote_servers>
-</clickhouse>`), 0o600)
-		if chdbErr == nil {
-			chdbDB, chdbErr = chdb.OpenWith(filepath.Join(dir, "data"), "--config-file="+cfg)
-		}
-	})
-	if chdbErr != nil {
-		t.Fatal(chdbErr)
-	}
-	return func(sql string) []byte {
-		t.Helper()
-		out, err := chdbDB.Query(sql, "JSONEachRow")
-		if err != nil {
-			t.Fatalf("%v\n%s", err, sql)
-		}
-		return out
-	}
-}
+  <remote_servers><` + testCluster + `><shard><internal_replication>true</internal_replication>
+    <replica><host>127.0.0.1</host><port>{tcp_port}</port></replica></shard></` + testCluster + `></remote_servers>
+</clickhouse>`
 
 var (
 	onClusterRE  = regexp.MustCompile(" ON CLUSTER `" + testCluster + "`")
@@ -70,26 +30,25 @@ var (
 )
 
 // withoutReplication turns cluster DDL into what one server without
-// Keeper can run: no ON CLUSTER, each Replicated engine its plain twin.
-// The Distributed tables, the _local tables and the views stay as they are.
+// Keeper can run: no ON CLUSTER, each Replicated engine its plain twin
+// with the plain twin's deduplication window. The Distributed tables, the
+// _local tables and the views stay as they are.
 func withoutReplication(sql string) string {
-	return replicatedRE.ReplaceAllString(onClusterRE.ReplaceAllString(sql, ""), "$1()")
+	sql = replicatedRE.ReplaceAllString(onClusterRE.ReplaceAllString(sql, ""), "$1()")
+	return strings.ReplaceAll(sql, "replicated_deduplication_window", "non_replicated_deduplication_window")
 }
 
 // The cluster DDL: rendered as the golden file says, every statement
-// parses on ClickHouse 26.7, every statement runs ON CLUSTER and every
-// MergeTree is replicated; and, run on one server without replication, the
-// Distributed tables take the sink's inserts, the views fill the shard's
-// rollups and FINAL through the Distributed table counts a replay once.
-// A real multi-server cluster with Keeper is not run here.
-func TestClusterDDLOnChdb(t *testing.T) {
-	exec := chdbExec(t)
+// parses on the server, runs ON CLUSTER and every MergeTree is
+// replicated; and, run on a server that is the one shard of a cluster
+// (Replicated engines swapped for their plain twins: no Keeper), the sink
+// inserts through the Distributed tables, the views fill the shard's
+// rollups, and an INSERT replayed after its answer was lost is dropped:
+// count() is exact in the tables and in the rollups.
+func TestClusterSchemaOnAServer(t *testing.T) {
 	o := Options{Database: "vca_cluster", Cluster: testCluster, RetentionDays: 400}
-	got := SchemaSQL(Modern, o) + "\n-- migration 2 on an existing cluster\n"
-	for _, s := range addColumns("dcf_events", eventColumns, 2)(Modern, o) {
-		got += s.sql + ";\n"
-	}
-	golden := filepath.Join("testdata", "schema-cluster-modern.sql")
+	got := SchemaSQL(o)
+	golden := filepath.Join("testdata", "schema-cluster.sql")
 	if os.Getenv("UPDATE_GOLDEN") == "1" {
 		os.WriteFile(golden, []byte(got), 0o644)
 	}
@@ -101,15 +60,19 @@ func TestClusterDDLOnChdb(t *testing.T) {
 		t.Errorf("cluster DDL differs from %s (UPDATE_GOLDEN=1 rewrites it)", golden)
 	}
 
-	stmts := allStatements(Modern, o)
+	srv := testch.OwnServerWith(t, testch.Options{ConfigD: []string{oneShardCluster}})
+	conn := testch.Conn(t, srv.Addr)
+	ctx := context.Background()
 	distributed := map[string]bool{}
-	for _, s := range stmts {
-		exec("SELECT formatQuery(" + quoteString(s.sql) + ") AS q FORMAT Null")
-		if !strings.Contains(s.sql, " ON CLUSTER `"+testCluster+"`") {
+	for _, s := range allStatements(o) {
+		var formatted string
+		if err := conn.QueryRow(ctx, "SELECT formatQuery(?)", s.sql).Scan(&formatted); err != nil {
+			t.Errorf("%s does not parse: %v", s.what, err)
+		}
+		if !strings.Contains(s.sql, " ON CLUSTER `"+testCluster+"`") && !strings.HasPrefix(s.sql, "INSERT INTO ") { // an INSERT goes through the Distributed tables
 			t.Errorf("%s: not ON CLUSTER", s.what)
 		}
-		if strings.Contains(s.sql, "MergeTree") && !strings.Contains(s.sql, "ReplicatedReplacingMergeTree(") &&
-			!strings.Contains(s.sql, "ReplicatedAggregatingMergeTree(") && !strings.Contains(s.sql, "ReplicatedMergeTree(") {
+		if strings.Contains(s.sql, "MergeTree") && !regexp.MustCompile(`Replicated\w*MergeTree\(`).MatchString(s.sql) {
 			t.Errorf("%s: not replicated", s.what)
 		}
 		if m := regexp.MustCompile("ENGINE = Distributed\\('" + testCluster + "', 'vca_cluster', '(\\w+)_local'").FindStringSubmatch(s.sql); m != nil {
@@ -122,31 +85,48 @@ func TestClusterDDLOnChdb(t *testing.T) {
 		}
 	}
 
-	exec("DROP DATABASE IF EXISTS vca_cluster")
 	local := o
 	local.RetentionDays = 0 // the corpus has old lines, which a TTL would drop on insert
-	for _, s := range allStatements(Modern, local) {
-		exec(withoutReplication(s.sql))
+	for _, s := range allStatements(local) {
+		if err := conn.Exec(ctx, withoutReplication(s.sql)); err != nil {
+			t.Fatalf("%s: %v\n%s", s.what, err, withoutReplication(s.sql))
+		}
 	}
-	all := corpusEvents(t, 0)
-	var events []parse.Event
-	for i := range all {
-		copy(all[i].EventID[:], fmt.Sprintf("cl%014d", i))
-		events = append(events, all[i])
-	}
-	inserts, err := JSONEachRowInserts(local, Modern, events, "batch00000000001", "insert_distributed_sync = 1",
-		"insert_deduplication_token = 'b1'")
-	if err != nil {
+	proxy := newAckDropProxy(t, srv.Addr)
+	cfg := testConfigIn(t, proxy.ln.Addr().String(), local.Database)
+	cfg.Cluster, cfg.Compression = testCluster, "none"
+	no := false
+	cfg.CreateSchema = &no
+	s, _ := newSink(t, cfg)
+	events := corpusEvents(t, 0)
+	proxy.armed.Store(true)
+	if err := s.Write(ctx, events, func() {}); err != nil {
 		t.Fatal(err)
 	}
-	count := func(q string) string {
-		return strings.TrimSpace(string(exec("SELECT toUInt32(" + q + ") AS n FROM vca_cluster." + strings.SplitN(q, " FROM ", 2)[1])))
+	shutdown(t, s)
+	if proxy.dropped.Load() != 1 {
+		t.Fatalf("the proxy dropped %d answers, want 1", proxy.dropped.Load())
 	}
-	_ = count
-	for _, ins := range inserts {
-		exec(ins)
+	parsed, failed := countStatus(events)
+	for q, want := range map[string]uint64{
+		"SELECT count() FROM vca_cluster.dcf_events_local":                       parsed,
+		"SELECT count() FROM vca_cluster.dcf_events":                             parsed,
+		"SELECT count() FROM vca_cluster.raw_unparsed":                           failed,
+		"SELECT sum(events) FROM vca_cluster.dcf_rollup_minute":                  parsed,
+		"SELECT sum(events) FROM vca_cluster.dcf_rollup_hour_local":              parsed,
+		"SELECT count() FROM vca_cluster.ingest_batches WHERE chain_id = 'test'": 1,
+	} {
+		if got := testch.Count(t, conn, q); got != want {
+			t.Errorf("%s = %d after a replayed INSERT, want %d", q, got, want)
+		}
 	}
-	parsed, failed := 0, 0
+	if rep, err := Verify(ctx, conn, local.Database, "test"); err != nil || !rep.OK() {
+		t.Errorf("chain through the Distributed tables: %+v %v", rep, err)
+	}
+}
+
+// countStatus counts the events that go to dcf_events and to raw_unparsed.
+func countStatus(events []parse.Event) (parsed, failed uint64) {
 	for _, e := range events {
 		if e.Status == parse.StatusFailed {
 			failed++
@@ -154,92 +134,77 @@ func TestClusterDDLOnChdb(t *testing.T) {
 			parsed++
 		}
 	}
-	expect := func(q string, n int) {
-		t.Helper()
-		if got := strings.TrimSpace(string(exec(q))); got != fmt.Sprintf(`{"n":%d}`, n) {
-			t.Errorf("%s = %s, want %d", q, got, n)
-		}
-	}
-	expect("SELECT toUInt32(count()) AS n FROM vca_cluster.dcf_events_local", parsed)
-	expect("SELECT toUInt32(count()) AS n FROM vca_cluster.raw_unparsed_local", failed)
-	// The replay of an insert whose answer was lost. Without Keeper the
-	// shard's stand-in tables keep the duplicate rows (block deduplication
-	// is the Replicated engines' part); what queries read must not change.
-	for _, ins := range inserts {
-		exec(ins)
-	}
-	for _, q := range []string{
-		"SELECT toUInt32(count()) AS n FROM vca_cluster.dcf_events FINAL",
-		"SELECT toUInt32(uniqExact(event_id)) AS n FROM vca_cluster.dcf_events",
-		"SELECT toUInt32(uniqMerge(events)) AS n FROM vca_cluster.dcf_rollup_minute",
-		"SELECT toUInt32(uniqMerge(events)) AS n FROM vca_cluster.dcf_rollup_hour",
-	} {
-		expect(q, parsed)
-	}
-	expect("SELECT toUInt32(count()) AS n FROM vca_cluster.raw_unparsed FINAL", failed)
+	return parsed, failed
 }
 
-// The Kafka-engine alternative: the DDL parses on 26.7 (and creates, where
-// the build has the Kafka engine), and its views, fed the edge's records
-// through a queue table of the same columns, store exactly the rows the
-// sink stores for the same events (batch_id aside: no chain on that path).
-func TestKafkaEngineViewsOnChdb(t *testing.T) {
-	exec := chdbExec(t)
+// The Kafka-engine alternative: the DDL parses (single server and
+// cluster), the engine table and its views are created, and the views,
+// fed the edge's records through a queue table of the same columns, store
+// exactly the rows the sink stores for the same events (batch_id aside:
+// no chain on that path).
+func TestKafkaEngineViews(t *testing.T) {
+	addr := testch.Addr(t)
+	conn := testch.Conn(t, addr)
+	httpAddr := testch.HTTPAddr(t)
+	ctx := context.Background()
 	k := KafkaEngineOptions{Brokers: []string{"127.0.0.1:1"}, Topic: "vca-dcf-events", Group: "clickhouse", Consumers: 2}
 	for _, o := range []Options{{Database: "vca_ke"}, {Database: "vca_ke", Cluster: testCluster}} {
 		for _, sql := range KafkaEngineSQL(o, k) {
-			exec("SELECT formatQuery(" + quoteString(sql) + ") AS q FORMAT Null")
+			var formatted string
+			if err := conn.QueryRow(ctx, "SELECT formatQuery(?)", sql).Scan(&formatted); err != nil {
+				t.Errorf("does not parse: %v\n%s", err, sql)
+			}
 		}
 	}
-	for _, db := range []string{"vca_ke", "vca_ke_ref"} {
-		exec("DROP DATABASE IF EXISTS " + db)
-		for _, s := range allStatements(Modern, Options{Database: db}) {
-			exec(s.sql)
+	// The engine itself: the views' references to its virtual columns
+	// (_error, _raw_message, _topic ...) must resolve.
+	engineDB := testch.Database(t, conn)
+	for _, s := range Statements(Options{Database: engineDB}) {
+		if err := conn.Exec(ctx, s); err != nil {
+			t.Fatal(err)
 		}
 	}
-	// The engine itself, where this build has it: the views' references to
-	// its virtual columns (_error, _raw_message, _topic ...) must resolve.
-	exec("DROP DATABASE IF EXISTS vca_ke_engine")
-	for _, s := range allStatements(Modern, Options{Database: "vca_ke_engine"}) {
-		exec(s.sql)
-	}
-	sqls := KafkaEngineSQL(Options{Database: "vca_ke_engine"}, k)
-	if _, err := chdbDB.Query(sqls[0], "JSONEachRow"); err != nil {
-		t.Logf("this libchdb cannot create the Kafka engine table (%v); its syntax is checked above", firstLine(err.Error()))
-	} else {
-		for _, v := range sqls[1:] {
-			exec(v)
+	for _, s := range KafkaEngineSQL(Options{Database: engineDB}, k) {
+		if err := conn.Exec(ctx, s); err != nil {
+			t.Fatalf("%v\n%s", err, s)
 		}
-		exec("DROP DATABASE vca_ke_engine")
-	}
-	l := newLayout(Options{Database: "vca_ke"})
-	exec("CREATE TABLE vca_ke.dcf_kafka_queue (\n" + renderColumns(kafkaQueueColumns(), Modern) + "\n) ENGINE = Null")
-	for _, v := range kafkaViews(l, "`vca_ke`.`dcf_kafka_queue`", false) {
-		exec(v)
 	}
 
+	viaViews, viaSink := testch.Database(t, conn), testch.Database(t, conn)
+	for _, s := range Statements(Options{Database: viaViews}) {
+		if err := conn.Exec(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l := newLayout(Options{Database: viaViews})
+	queue := l.db + ".`dcf_kafka_queue`"
+	if err := conn.Exec(ctx, "CREATE TABLE "+queue+" (\n"+renderColumns(kafkaQueueColumns())+"\n) ENGINE = Null"); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range kafkaViews(l, queue, false) {
+		if err := conn.Exec(ctx, v); err != nil {
+			t.Fatalf("%v\n%s", err, v)
+		}
+	}
 	events := corpusEvents(t, 0)
 	var records bytes.Buffer
 	for i := range events {
-		copy(events[i].EventID[:], fmt.Sprintf("ke%014d", i))
 		records.Write(stream.AppendValue(nil, &events[i]))
 		records.WriteByte('\n')
 	}
-	exec("INSERT INTO vca_ke.dcf_kafka_queue SETTINGS date_time_input_format = 'best_effort', input_format_skip_unknown_fields = 1 FORMAT JSONEachRow\n" + records.String())
-	inserts, err := JSONEachRowInserts(Options{Database: "vca_ke_ref"}, Modern, events, "batch00000000001")
-	if err != nil {
+	testch.HTTPQuery(t, httpAddr, "INSERT INTO "+queue+" SETTINGS date_time_input_format = 'best_effort', input_format_skip_unknown_fields = 1 FORMAT JSONEachRow\n"+records.String())
+	s, _ := newSink(t, testConfigIn(t, addr, viaSink))
+	if err := s.Write(ctx, events, func() {}); err != nil {
 		t.Fatal(err)
 	}
-	for _, ins := range inserts {
-		exec(ins)
-	}
+	shutdown(t, s)
 	for _, table := range []string{"dcf_events", "raw_unparsed"} {
 		q := func(db string) []byte {
-			return exec(fmt.Sprintf("SELECT * EXCEPT (batch_id) FROM %s.%s ORDER BY event_id", db, table))
+			return testch.HTTPQuery(t, httpAddr, fmt.Sprintf("SELECT * EXCEPT (batch_id) FROM %s.%s ORDER BY event_id FORMAT JSONEachRow", db, table))
 		}
-		got, want := q("vca_ke"), q("vca_ke_ref")
+		got, want := q(viaViews), q(viaSink)
 		if len(want) == 0 {
-			t.Fatalf("%s: the reference holds no rows", table)
+			t.Fatalf("%s: the sink stored no rows", table)
 		}
 		if !bytes.Equal(got, want) {
 			gl, wl := bytes.Split(got, []byte("\n")), bytes.Split(want, []byte("\n"))
@@ -252,11 +217,4 @@ func TestKafkaEngineViewsOnChdb(t *testing.T) {
 		}
 		t.Logf("%s: %d rows identical", table, bytes.Count(got, []byte("\n")))
 	}
-}
-
-func firstLine(s string) string {
-	if i := strings.IndexByte(s, '\n'); i >= 0 {
-		return s[:i]
-	}
-	return s
 }

@@ -37,10 +37,9 @@ type Config struct {
 
 	// Cluster names the ClickHouse cluster (remote_servers) to create the
 	// schema on: Replicated tables on every shard behind Distributed ones,
-	// migrations ON CLUSTER. Needs the modern profile (22.8+) and Keeper.
+	// migrations ON CLUSTER. Needs Keeper.
 	Cluster       string `yaml:"cluster"`
 	CreateSchema  *bool  `yaml:"create_schema"`
-	Profile       string `yaml:"profile"` // auto, modern or compat
 	RetentionDays int    `yaml:"retention_days"`
 	// ChainID names this collector's ingest_batches hash chain.
 	ChainID       string `yaml:"chain_id"`
@@ -88,9 +87,6 @@ func (c *Config) SetDefaults() {
 		t := true
 		c.CreateSchema = &t
 	}
-	if c.Profile == "" {
-		c.Profile = "auto"
-	}
 	if c.ChainID == "" {
 		c.ChainID, _ = os.Hostname()
 	}
@@ -107,9 +103,6 @@ func (c *Config) Validate() error {
 	}
 	if strings.ContainsAny(c.Cluster, "`'\" ") {
 		return config.FieldError("cluster", fmt.Errorf("%q: quotes and spaces are not allowed", c.Cluster))
-	}
-	if c.Cluster != "" && c.Profile == "compat" {
-		return config.FieldError("cluster", errors.New("cluster tables need the modern profile (ClickHouse 22.8 or later)"))
 	}
 	if strings.ContainsAny(c.Database, "`'\" ") {
 		return config.FieldError("database", fmt.Errorf("%q: quotes and spaces are not allowed", c.Database))
@@ -137,11 +130,6 @@ func (c *Config) Validate() error {
 		return config.FieldError("retention_days", errors.New("must not be negative"))
 	case c.ChainID == "":
 		return config.FieldError("chain_id", errors.New("is required (the host name could not be read)"))
-	}
-	if c.Profile != "auto" {
-		if _, err := ParseProfile(c.Profile); err != nil {
-			return config.FieldError("profile", errors.New(err.Error()+"; or auto"))
-		}
 	}
 	if c.TLS != nil {
 		if _, err := c.TLS.Build(); err != nil {

@@ -8,10 +8,9 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
 
-// colKind is the Go shape a column's values take. Each is accepted by
-// clickhouse-go for the column's type in both profiles (test-infra.md lists
-// what was measured): []string for String and LowCardinality, [][]byte of
-// 16 bytes for FixedString(16) and IPv6, []time.Time for DateTime and
+// colKind is the Go shape a column's values take, as clickhouse-go accepts
+// them for the column's type: []string for String and LowCardinality,
+// [][]byte of 16 bytes for FixedString(16) and IPv6, []time.Time for
 // DateTime64, []*uint8 for Nullable(UInt8).
 type colKind uint8
 
@@ -143,14 +142,9 @@ func i64Field(name string, f func(*parse.Event) int64) field {
 	return field{name, kI64, func(c *colData, e *parse.Event, _ *arena) { c.i64 = append(c.i64, f(e)) }}
 }
 
-// timeField fills a DateTime64(3) (modern) or a DateTime (compat).
+// timeField fills a DateTime64(3).
 func timeField(name string, f func(*parse.Event) time.Time) field {
 	return field{name, kTime, func(c *colData, e *parse.Event, _ *arena) { c.t = append(c.t, f(e).UTC()) }}
-}
-
-// millisField fills the compat profile's sub-second column.
-func millisField(name string, f func(*parse.Event) time.Time) field {
-	return u16Field(name, func(e *parse.Event) uint16 { return uint16(f(e).Nanosecond() / 1e6) })
 }
 
 func idField(name string, f func(*parse.Event) *parse.UUID) field {
@@ -216,9 +210,7 @@ var eventFields = []field{
 	idField("event_id", func(e *parse.Event) *parse.UUID { return &e.EventID }),
 	batchIDField,
 	timeField("received_at", receivedAt),
-	millisField("received_ms", receivedAt),
 	timeField("event_time", eventTime),
-	millisField("event_ms", eventTime),
 	constField("time_source", func(e *parse.Event) string { return e.TimeSource.String() }),
 	constField("listener", func(e *parse.Event) string { return e.Listener }),
 	constField("transport", func(e *parse.Event) string { return e.Transport }),
@@ -336,7 +328,6 @@ var unparsedFields = []field{
 	idField("event_id", func(e *parse.Event) *parse.UUID { return &e.EventID }),
 	batchIDField,
 	timeField("received_at", receivedAt),
-	millisField("received_ms", receivedAt),
 	constField("listener", func(e *parse.Event) string { return e.Listener }),
 	constField("transport", func(e *parse.Event) string { return e.Transport }),
 	ipField("peer_ip", func(e *parse.Event) netip.Addr { return e.Peer.Addr() }),
@@ -383,10 +374,10 @@ func (c *colData) reserve(n int) {
 	}
 }
 
-func newTable(name string, fields []field, schema []column, p Profile, rows int) *table {
+func newTable(name string, fields []field, schema []column, rows int) *table {
 	t := &table{name: name}
 	want := map[string]bool{}
-	for _, n := range insertColumns(schema, p) {
+	for _, n := range insertColumns(schema) {
 		want[n] = true
 	}
 	for _, f := range fields {

@@ -18,11 +18,12 @@ type KafkaEngineOptions struct {
 // itself consumes the edge collectors' topic through a Kafka engine table
 // (JSONEachRow, one record per event) and two materialized views move
 // each record into dcf_events, or raw_unparsed for lines that did not
-// parse. The rollups fill from dcf_events as usual. It needs the modern
-// schema (22.8+) created first. What it does not give: the hash chain
+// parse. The rollups fill from dcf_events as usual. It needs the schema
+// created first. What it does not give: the hash chain
 // (ingest_batches, batch_id stay empty) and offset-derived event ids; event
-// ids are the edge's, so a record produced twice collapses under FINAL
-// like any replay.
+// ids are the edge's, so a record produced twice is stored twice until a
+// merge collapses it (ReplacingMergeTree on event_id), and counted twice in
+// the rollups.
 func KafkaEngineSQL(o Options, k KafkaEngineOptions) []string {
 	l := newLayout(o)
 	on := l.onCluster()
@@ -34,7 +35,7 @@ func KafkaEngineSQL(o Options, k KafkaEngineOptions) []string {
 SETTINGS kafka_broker_list = %s, kafka_topic_list = %s, kafka_group_name = %s,
   kafka_format = 'JSONEachRow', kafka_num_consumers = %d, kafka_handle_error_mode = 'stream',
   input_format_skip_unknown_fields = 1, date_time_input_format = 'best_effort'`,
-		queue, on, renderColumns(kafkaQueueColumns(), Modern), quoteString(strings.Join(k.Brokers, ",")),
+		queue, on, renderColumns(kafkaQueueColumns()), quoteString(strings.Join(k.Brokers, ",")),
 		quoteString(k.Topic), quoteString(k.Group), consumers)}
 	return append(out, kafkaViews(l, queue, true)...)
 }
@@ -66,7 +67,7 @@ func kafkaQueueColumns() []column {
 	var cols []column
 	for _, c := range eventColumns {
 		switch c.name {
-		case "batch_id", "date", "received_ms", "event_ms", "extra_keys", "extra_values":
+		case "batch_id", "date", "extra_keys", "extra_values":
 			continue
 		case "event_id":
 			c.typ = tString
@@ -79,7 +80,7 @@ func kafkaQueueColumns() []column {
 		cols = append(cols, c)
 	}
 	return append(cols,
-		column{name: "extra", typ: colType{"Map(String, String)", "", ""}},
+		column{name: "extra", typ: colType{"Map(String, String)", ""}},
 		column{name: "raw_base64", typ: tString},
 	)
 }
@@ -98,7 +99,7 @@ var onEngineError = map[string]string{
 // kafkaSelect converts a queue row into a stored table's columns.
 func kafkaSelect(stored []column, engineErrors bool) string {
 	var exprs []string
-	for _, name := range insertColumns(stored, Modern) {
+	for _, name := range insertColumns(stored) {
 		expr := quoteIdent(name)
 		switch name {
 		case "batch_id":

@@ -5,68 +5,48 @@ import (
 	"strings"
 )
 
-// Profile selects the DDL dialect: Modern for ClickHouse 22.8 and later,
-// Compat for older servers (Debian's 18.16 among them).
-type Profile int
+// MinServerVersion is the oldest ClickHouse release the schema, the sink's
+// inserts and the project's queries are supported on: the LTS release after
+// 24.7, which reworked how insert_deduplication_token reaches materialized
+// views (ClickHouse #61601, #66144). Before it, blocks that two different
+// inserts aggregate to the same rollup rows could be taken for duplicates
+// and dropped; the rollups count decisions with that token. Every other
+// feature the schema uses is older (the token itself: 22.2).
+const MinServerVersion = "24.8"
 
-const (
-	Modern Profile = iota
-	Compat
-)
+const minMajor, minMinor = 24, 8
 
-func (p Profile) String() string {
-	if p == Compat {
-		return "compat"
+// CheckServerVersion refuses servers older than MinServerVersion.
+func CheckServerVersion(major, minor int) error {
+	if major < minMajor || (major == minMajor && minor < minMinor) {
+		return fmt.Errorf("older than %s, the oldest ClickHouse release this collector supports (the schema and its exactly-once inserts need it)", MinServerVersion)
 	}
-	return "modern"
+	return nil
 }
 
-// ParseProfile reads "modern" or "compat".
-func ParseProfile(s string) (Profile, error) {
-	switch s {
-	case "modern":
-		return Modern, nil
-	case "compat":
-		return Compat, nil
-	}
-	return 0, fmt.Errorf("unknown schema profile %q (want modern or compat)", s)
-}
-
-// ProfileFor picks the profile for a server version.
-func ProfileFor(major, minor int) Profile {
-	if major > 22 || (major == 22 && minor >= 8) {
-		return Modern
-	}
-	return Compat
-}
-
-// colType is a logical column type and how each profile spells it; codec
-// applies to the modern profile only.
-type colType struct{ modern, compat, codec string }
+// colType is a column's ClickHouse type and its codec, if any.
+type colType struct{ name, codec string }
 
 var (
-	tEventID = colType{"FixedString(16)", "FixedString(16)", ""}
-	tTime    = colType{"DateTime64(3, 'UTC')", "DateTime('UTC')", "CODEC(Delta, ZSTD(1))"}
-	tMillis  = colType{"", "UInt16", ""} // the compat profile's sub-second part
-	tIP      = colType{"IPv6", "FixedString(16)", ""}
-	tLow     = colType{"LowCardinality(String)", "LowCardinality(String)", ""}
-	// clickhouse-go cannot read Array(LowCardinality(String)) back from 18.16.
-	tLowArray = colType{"Array(LowCardinality(String))", "Array(String)", ""}
-	tString   = colType{"String", "String", ""}
-	tStrArray = colType{"Array(String)", "Array(String)", ""}
-	tRaw      = colType{"String", "String", "CODEC(ZSTD(3))"}
-	tU8       = colType{"UInt8", "UInt8", ""}
-	tNullU8   = colType{"Nullable(UInt8)", "Nullable(UInt8)", ""}
-	tU16      = colType{"UInt16", "UInt16", ""}
-	tU32      = colType{"UInt32", "UInt32", ""}
-	tU64      = colType{"UInt64", "UInt64", ""}
-	tI64      = colType{"Int64", "Int64", ""}
-	tDate     = colType{"Date", "Date", ""}
-	tSHA      = colType{"FixedString(32)", "FixedString(32)", ""}
+	tEventID  = colType{"FixedString(16)", ""}
+	tTime     = colType{"DateTime64(3, 'UTC')", "CODEC(Delta, ZSTD(1))"}
+	tIP       = colType{"IPv6", ""}
+	tLow      = colType{"LowCardinality(String)", ""}
+	tLowArray = colType{"Array(LowCardinality(String))", ""}
+	tString   = colType{"String", ""}
+	tStrArray = colType{"Array(String)", ""}
+	tRaw      = colType{"String", "CODEC(ZSTD(3))"}
+	tU8       = colType{"UInt8", ""}
+	tNullU8   = colType{"Nullable(UInt8)", ""}
+	tU16      = colType{"UInt16", ""}
+	tU32      = colType{"UInt32", ""}
+	tU64      = colType{"UInt64", ""}
+	tI64      = colType{"Int64", ""}
+	tDate     = colType{"Date", ""}
+	tSHA      = colType{"FixedString(32)", ""}
 )
 
-// column is one column of a table. A column whose type is empty for a
-// profile does not exist in it.
+// column is one column of a table.
 type column struct {
 	name    string
 	typ     colType
@@ -75,22 +55,13 @@ type column struct {
 	since   uint32 // the migration that adds it to an existing table; 0 = created with it
 }
 
-func (c column) typeFor(p Profile) string {
-	if p == Compat {
-		return c.typ.compat
-	}
-	return c.typ.modern
-}
-
 // eventColumns is dcf_events, in insert order. The batch encoder
 // (encoder.go) fills them by name; a test checks the two agree.
 var eventColumns = []column{
 	{name: "event_id", typ: tEventID, comment: "deterministic id of the received message"},
 	{name: "batch_id", typ: tEventID, comment: "ingest batch (ingest_batches.batch_id)"},
 	{name: "received_at", typ: tTime, comment: "when the collector received the message"},
-	{name: "received_ms", typ: tMillis},
 	{name: "event_time", typ: tTime, comment: "the gateway's own time for the decision"},
-	{name: "event_ms", typ: tMillis},
 	{name: "date", typ: tDate, dflt: "toDate(event_time)"},
 	{name: "time_source", typ: tLow},
 	{name: "listener", typ: tLow},
@@ -170,7 +141,6 @@ var unparsedColumns = []column{
 	{name: "event_id", typ: tEventID},
 	{name: "batch_id", typ: tEventID},
 	{name: "received_at", typ: tTime},
-	{name: "received_ms", typ: tMillis},
 	{name: "date", typ: tDate, dflt: "toDate(received_at)"},
 	{name: "listener", typ: tLow},
 	{name: "transport", typ: tLow},
@@ -188,7 +158,6 @@ var batchColumns = []column{
 	{name: "seq", typ: tU64},
 	{name: "batch_id", typ: tEventID},
 	{name: "inserted_at", typ: tTime},
-	{name: "inserted_ms", typ: tMillis},
 	{name: "first_event_id", typ: tEventID},
 	{name: "last_event_id", typ: tEventID},
 	{name: "rows", typ: tU32},
@@ -201,7 +170,6 @@ var batchColumns = []column{
 var policyColumns = []column{
 	{name: "catalog_version", typ: tLow},
 	{name: "loaded_at", typ: tTime},
-	{name: "loaded_ms", typ: tMillis},
 	{name: "catalog_sha256", typ: tSHA},
 	{name: "rule_uuid", typ: tLow},
 	{name: "rule_name", typ: tLow},
@@ -282,35 +250,18 @@ func (l layout) distributed(table, shardKey string) []statement {
 		quoteString(table+"_local"), shardKey)}}
 }
 
-// ddl renders the statements that create the whole schema.
+// ddl renders the statements of the first schema version (rollups as
+// they were then: migration 3 replaces them).
 //
 // On a cluster the rows of one event always go to the same shard (the
-// shard key hashes event_id), so ReplacingMergeTree collapses replays
-// there and FINAL through the Distributed table stays exact; a hash chain's
-// batch records share a shard (the key hashes chain_id).
-func ddl(p Profile, o Options) []statement {
+// shard key hashes event_id), so a replay lands where the original is;
+// a hash chain's batch records share a shard (the key hashes chain_id).
+func ddl(o Options) []statement {
 	l := newLayout(o)
 	on := l.onCluster()
-	ttl := func(expr string) string {
-		if p != Modern || o.RetentionDays <= 0 {
-			return ""
-		}
-		return fmt.Sprintf("\nTTL toDateTime(%s) + INTERVAL %d DAY", expr, o.RetentionDays)
-	}
-	// Retried batches carry the same insert_deduplication_token; the window
-	// must cover the batches that can be retried at once.
-	settings := "\nSETTINGS index_granularity = 8192"
-	if p == Modern {
-		window := "non_replicated_deduplication_window"
-		if l.clustered() {
-			window = "replicated_deduplication_window"
-		}
-		settings += ", ttl_only_drop_parts = 1, " + window + " = 10000"
-	}
-	var index string
-	if p == Modern {
-		index = ",\n  INDEX sni_bloom sni TYPE bloom_filter(0.01) GRANULARITY 4"
-	}
+	ttl := func(expr string) string { return l.ttl(expr) }
+	settings := "\nSETTINGS index_granularity = 8192, ttl_only_drop_parts = 1, " + l.dedupWindow()
+	index := ",\n  INDEX sni_bloom sni TYPE bloom_filter(0.01) GRANULARITY 4"
 	rollup := func(name, bucket string) []statement {
 		out := []statement{
 			{name + " table", fmt.Sprintf(`CREATE TABLE IF NOT EXISTS %s%s (
@@ -327,7 +278,7 @@ func ddl(p Profile, o Options) []statement {
 ) ENGINE = %s
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (bucket, action, rule_uuid, rule_name, enforced, src_group, gateway, kind)%s`,
-				l.stored(name), on, computedString(p), tTimeBare(p), l.engine("AggregatingMergeTree", name), ttl("bucket"))},
+				l.stored(name), on, "LowCardinality(String)", "DateTime64(3, 'UTC')", l.engine("AggregatingMergeTree", name), ttl("bucket"))},
 			{name + " view", fmt.Sprintf(`CREATE MATERIALIZED VIEW IF NOT EXISTS %s.%s%s TO %s AS
 SELECT %s(toDateTime(event_time)) AS bucket, gateway, kind, rule_uuid, rule_name, action,
   ifNull(enforced, 2) AS enforced,
@@ -342,19 +293,19 @@ GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_grou
 	out := []statement{
 		{"database", "CREATE DATABASE IF NOT EXISTS " + l.db + on},
 		{"dcf_events", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s (\n%s%s\n) ENGINE = %s\nPARTITION BY date\nORDER BY (action, rule_uuid, gateway, event_time, event_id)%s%s",
-			l.stored("dcf_events"), on, renderColumns(columnsSince(eventColumns, 0), p), index, l.engine("ReplacingMergeTree", "dcf_events"), ttl("event_time"), settings)},
+			l.stored("dcf_events"), on, renderColumns(columnsSince(eventColumns, 0)), index, l.engine("ReplacingMergeTree", "dcf_events"), ttl("event_time"), settings)},
 	}
 	out = append(out, l.distributed("dcf_events", "cityHash64(event_id)")...)
 	out = append(out, statement{"raw_unparsed", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s (\n%s\n) ENGINE = %s\nPARTITION BY date\nORDER BY (received_at, event_id)%s%s",
-		l.stored("raw_unparsed"), on, renderColumns(unparsedColumns, p), l.engine("ReplacingMergeTree", "raw_unparsed"), ttl("received_at"), settings)})
+		l.stored("raw_unparsed"), on, renderColumns(unparsedColumns), l.engine("ReplacingMergeTree", "raw_unparsed"), ttl("received_at"), settings)})
 	out = append(out, l.distributed("raw_unparsed", "cityHash64(event_id)")...)
 	out = append(out, rollup("dcf_rollup_minute", "toStartOfMinute")...)
 	out = append(out, rollup("dcf_rollup_hour", "toStartOfHour")...)
 	out = append(out, statement{"policy_rules", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s (\n%s\n) ENGINE = %s\nPARTITION BY toYYYYMM(loaded_at)\nORDER BY (catalog_version, priority, rule_name, rule_uuid)",
-		l.stored("policy_rules"), on, renderColumns(policyColumns, p), l.engine("ReplacingMergeTree", "policy_rules"))})
+		l.stored("policy_rules"), on, renderColumns(policyColumns), l.engine("ReplacingMergeTree", "policy_rules"))})
 	out = append(out, l.distributed("policy_rules", "cityHash64(catalog_version)")...)
 	out = append(out, statement{"ingest_batches", fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s%s (\n%s\n) ENGINE = %s\nPARTITION BY toYYYYMM(inserted_at)\nORDER BY (chain_id, seq)",
-		l.stored("ingest_batches"), on, renderColumns(batchColumns, p), l.engine("ReplacingMergeTree", "ingest_batches"))})
+		l.stored("ingest_batches"), on, renderColumns(batchColumns), l.engine("ReplacingMergeTree", "ingest_batches"))})
 	out = append(out, l.distributed("ingest_batches", "cityHash64(chain_id)")...)
 	return out
 }
@@ -372,13 +323,9 @@ func columnsSince(cols []column, v uint32) []column {
 }
 
 // addColumns renders the ALTERs of migration v for one table.
-func addColumns(table string, cols []column, v uint32) func(Profile, Options) []statement {
-	return func(p Profile, o Options) []statement {
+func addColumns(table string, cols []column, v uint32) func(Options) []statement {
+	return func(o Options) []statement {
 		var out []statement
-		ifNotExists := ""
-		if p == Modern {
-			ifNotExists = "IF NOT EXISTS "
-		}
 		l := newLayout(o)
 		targets := []string{l.stored(table)}
 		if l.clustered() {
@@ -386,52 +333,48 @@ func addColumns(table string, cols []column, v uint32) func(Profile, Options) []
 		}
 		for _, c := range columnsSince(cols, v) {
 			for _, target := range targets {
-				out = append(out, statement{table + "." + c.name, fmt.Sprintf("ALTER TABLE %s%s ADD COLUMN %s%s",
-					target, l.onCluster(), ifNotExists, strings.TrimSpace(renderColumns([]column{c}, p)))})
+				out = append(out, statement{table + "." + c.name, fmt.Sprintf("ALTER TABLE %s%s ADD COLUMN IF NOT EXISTS %s",
+					target, l.onCluster(), strings.TrimSpace(renderColumns([]column{c})))})
 			}
 		}
 		return out
 	}
 }
 
-// computedString types a key computed in a view: 18.16 cannot store a String
-// expression into a LowCardinality column.
-func computedString(p Profile) string {
-	if p == Compat {
-		return "String"
+// ttl is the TTL clause of a table whose rows age by expr, or nothing.
+func (l layout) ttl(expr string) string {
+	if l.o.RetentionDays <= 0 {
+		return ""
 	}
-	return "LowCardinality(String)"
+	return fmt.Sprintf("\nTTL toDateTime(%s) + INTERVAL %d DAY", expr, l.o.RetentionDays)
 }
 
-// tTimeBare is the time type without codecs, for aggregate states.
-func tTimeBare(p Profile) string {
-	if p == Compat {
-		return "DateTime('UTC')"
+// dedupWindow is the setting that makes the server remember the tokens of
+// the last inserts: a retried batch carries the same
+// insert_deduplication_token and is dropped, and so are the blocks it
+// would push into the rollups. It must cover the batches that can be
+// retried at once.
+func (l layout) dedupWindow() string {
+	if l.clustered() {
+		return "replicated_deduplication_window = 10000"
 	}
-	return "DateTime64(3, 'UTC')"
+	return "non_replicated_deduplication_window = 10000"
 }
 
-func renderColumns(cols []column, p Profile) string {
+func renderColumns(cols []column) string {
 	var b strings.Builder
-	first := true
-	for _, c := range cols {
-		t := c.typeFor(p)
-		if t == "" {
-			continue
-		}
-		if !first {
+	for i, c := range cols {
+		if i > 0 {
 			b.WriteString(",\n")
 		}
-		first = false
-		fmt.Fprintf(&b, "  %s %s", quoteIdent(c.name), t)
+		fmt.Fprintf(&b, "  %s %s", quoteIdent(c.name), c.typ.name)
 		if c.dflt != "" {
 			b.WriteString(" DEFAULT " + c.dflt)
 		}
-		if c.comment != "" && p == Modern {
-			// Older servers do not all parse COMMENT; keep compat plain.
+		if c.comment != "" {
 			b.WriteString(" COMMENT " + quoteString(c.comment))
 		}
-		if c.typ.codec != "" && p == Modern {
+		if c.typ.codec != "" {
 			b.WriteString(" " + c.typ.codec)
 		}
 	}
@@ -440,10 +383,10 @@ func renderColumns(cols []column, p Profile) string {
 
 // insertColumns lists the columns an INSERT names (DEFAULT columns are
 // left to the server).
-func insertColumns(cols []column, p Profile) []string {
+func insertColumns(cols []column) []string {
 	var out []string
 	for _, c := range cols {
-		if c.typeFor(p) != "" && c.dflt == "" {
+		if c.dflt == "" {
 			out = append(out, c.name)
 		}
 	}
@@ -462,31 +405,30 @@ type statement struct {
 	sql  string
 }
 
-// SchemaSQL returns the whole DDL for a profile as one script.
-func SchemaSQL(p Profile, o Options) string {
+// SchemaSQL returns the whole DDL as one script.
+func SchemaSQL(o Options) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "-- vca-collector schema, %s profile, version %d\n", p, schemaVersion)
-	for _, s := range allStatements(p, o) {
+	fmt.Fprintf(&b, "-- vca-collector schema, version %d, for ClickHouse %s or later\n", schemaVersion, MinServerVersion)
+	for _, s := range allStatements(o) {
 		fmt.Fprintf(&b, "\n-- %s\n%s;\n", s.what, s.sql)
 	}
 	return b.String()
 }
 
-// Statements is the whole DDL for a profile, one statement each, for
-// servers the collector does not migrate itself (libchdb in tests).
-func Statements(p Profile, o Options) []string {
+// Statements is the whole DDL, one statement each.
+func Statements(o Options) []string {
 	var out []string
-	for _, s := range allStatements(p, o) {
+	for _, s := range allStatements(o) {
 		out = append(out, s.sql)
 	}
 	return out
 }
 
 // allStatements is every migration in order, then the migrations table.
-func allStatements(p Profile, o Options) []statement {
+func allStatements(o Options) []statement {
 	var out []statement
 	for _, m := range migrations {
-		out = append(out, m.statements(p, o)...)
+		out = append(out, m.statements(o)...)
 	}
 	return append(out, migrationTableDDL(o)...)
 }

@@ -59,14 +59,11 @@ type Sink struct {
 	closed      bool
 }
 
-// Store is one connection to ClickHouse with its schema profile and
-// metrics, shared by every hash chain written through it. It also keeps
-// policy_rules current and, on servers without TTL, drops expired
-// partitions.
+// Store is one connection to ClickHouse with its metrics, shared by every
+// hash chain written through it. It also keeps policy_rules current.
 type Store struct {
 	cfg     Config
 	conn    driver.Conn
-	profile Profile
 	version string
 	log     zerolog.Logger
 	m       *metrics
@@ -137,9 +134,9 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog
 	return s, nil
 }
 
-// OpenStore connects, picks the schema profile from the server version,
+// OpenStore connects, refuses a server older than MinServerVersion,
 // migrates the schema when create_schema is on, and starts the background
-// writers of policy_rules and (compat profile) retention.
+// writer of policy_rules.
 func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog.Logger) (*Store, error) {
 	conn, err := Open(ctx, cfg)
 	if err != nil {
@@ -262,17 +259,12 @@ func (s *Store) start(ctx context.Context) error {
 		return fmt.Errorf("clickhouse server version: %w", err)
 	}
 	s.version = fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch)
-	s.profile = ProfileFor(int(v.Version.Major), int(v.Version.Minor))
-	if s.cfg.Profile != "auto" {
-		s.profile, _ = ParseProfile(s.cfg.Profile)
+	if err := CheckServerVersion(int(v.Version.Major), int(v.Version.Minor)); err != nil {
+		return fmt.Errorf("clickhouse %v: server %s: %w", s.cfg.Addresses, s.version, err)
 	}
-	s.log.Info().Str("server", s.version).Str("profile", s.profile.String()).Str("database", s.cfg.Database).
-		Msg("clickhouse connected; schema profile chosen from the server version")
-	if s.cfg.Cluster != "" && s.profile != Modern {
-		return fmt.Errorf("clickhouse cluster %q: server %s is older than 22.8; cluster tables need the modern profile", s.cfg.Cluster, s.version)
-	}
+	s.log.Info().Str("server", s.version).Str("database", s.cfg.Database).Msg("clickhouse connected")
 	if *s.cfg.CreateSchema {
-		applied, err := migrate(ctx, s.conn, s.profile, Options{Database: s.cfg.Database, RetentionDays: s.cfg.RetentionDays, Cluster: s.cfg.Cluster})
+		applied, err := migrate(ctx, s.conn, s.version, Options{Database: s.cfg.Database, RetentionDays: s.cfg.RetentionDays, Cluster: s.cfg.Cluster})
 		if err != nil {
 			return fmt.Errorf("clickhouse schema: %w", err)
 		}
@@ -282,16 +274,12 @@ func (s *Store) start(ctx context.Context) error {
 	}
 	s.bg.Add(1)
 	go s.catalogWriter()
-	if s.profile == Compat && s.cfg.RetentionDays > 0 {
-		s.bg.Add(1)
-		go s.retention()
-	}
 	return nil
 }
 
 // loadChain continues this collector's hash chain where it stopped.
 func (s *Sink) loadChain(ctx context.Context) error {
-	q := fmt.Sprintf("SELECT seq, chain_sha256, last_event_id FROM %s.ingest_batches FINAL WHERE chain_id = ? ORDER BY seq DESC LIMIT 1", quoteIdent(s.cfg.Database))
+	q := fmt.Sprintf("SELECT seq, chain_sha256, last_event_id FROM %s.ingest_batches WHERE chain_id = ? ORDER BY seq DESC LIMIT 1", quoteIdent(s.cfg.Database))
 	rows, err := s.conn.Query(ctx, q, s.chainID)
 	if err != nil {
 		return fmt.Errorf("clickhouse: read ingest_batches: %w", err)
@@ -319,15 +307,12 @@ func (s *Sink) Resume(_ context.Context, spoolID [8]byte) (uint64, bool, error) 
 	return binary.BigEndian.Uint64(s.resumeLast[8:]), true, nil
 }
 
-// Profile is the schema profile in use.
-func (s *Sink) Profile() Profile { return s.profile }
-
 func (s *Sink) Name() string { return "clickhouse" }
 
 func (s *Sink) newBatch() *batch {
 	return &batch{
-		events:   newTable("dcf_events", eventFields, eventColumns, s.profile, s.batchSize),
-		unparsed: newTable("raw_unparsed", unparsedFields, unparsedColumns, s.profile, 0),
+		events:   newTable("dcf_events", eventFields, eventColumns, s.batchSize),
+		unparsed: newTable("raw_unparsed", unparsedFields, unparsedColumns, 0),
 	}
 }
 
@@ -625,22 +610,18 @@ func (st *Store) insertOnce(g *group) error {
 
 func (st *Store) insertCtx(token string) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(st.cfg.InsertTimeout))
-	if st.profile == Modern {
-		// Replays of the same block are dropped by the server, materialized
-		// views included. 18.16 has neither setting (and rejects string
-		// settings): there ReplacingMergeTree on event_id deduplicates.
-		set := clickhouse.Settings{
-			"insert_deduplication_token":                         token,
-			"deduplicate_blocks_in_dependent_materialized_views": 1,
-		}
-		if st.cfg.Cluster != "" {
-			// The insert returns once every shard has its rows, not when
-			// they are queued on this server: durable means stored.
-			set["insert_distributed_sync"] = 1
-		}
-		ctx = clickhouse.Context(ctx, clickhouse.WithSettings(set))
+	// Replays of the same block are dropped by the server, the blocks the
+	// rollup views would add included.
+	set := clickhouse.Settings{
+		"insert_deduplication_token":                         token,
+		"deduplicate_blocks_in_dependent_materialized_views": 1,
 	}
-	return ctx, cancel
+	if st.cfg.Cluster != "" {
+		// The insert returns once every shard has its rows, not when
+		// they are queued on this server: durable means stored.
+		set["insert_distributed_sync"] = 1
+	}
+	return clickhouse.Context(ctx, clickhouse.WithSettings(set)), cancel
 }
 
 // insertTable sends one table's rows of every batch of the group as one
@@ -685,7 +666,7 @@ func (st *Store) insertTable(g *group, name string, pick func(*batch) *table) er
 func (st *Store) insertBatchRecords(bs []*batch, token string, at time.Time) error {
 	ctx, cancel := st.insertCtx(token)
 	defer cancel()
-	cols := insertColumns(batchColumns, st.profile)
+	cols := insertColumns(batchColumns)
 	pb, err := st.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.ingest_batches (%s)", quoteIdent(st.cfg.Database), joinIdents(cols)))
 	if err != nil {
 		return err
@@ -695,7 +676,7 @@ func (st *Store) insertBatchRecords(bs []*batch, token string, at time.Time) err
 	for _, b := range bs {
 		vals := map[string]any{
 			"chain_id": b.owner.chainID, "seq": b.seq, "batch_id": b.id[:], "inserted_at": at,
-			"inserted_ms": uint16(at.Nanosecond() / 1e6), "first_event_id": b.first[:], "last_event_id": b.last[:],
+			"first_event_id": b.first[:], "last_event_id": b.last[:],
 			"rows": uint32(b.events.rows), "unparsed_rows": uint32(b.unparsed.rows),
 			"content_sha256": b.content[:], "prev_sha256": b.prev[:], "chain_sha256": b.chain[:],
 		}

@@ -54,7 +54,7 @@ func VerifyRange(ctx context.Context, conn driver.Conn, database, chainID string
 		anchor--
 	}
 	rows, err := conn.Query(ctx, fmt.Sprintf(`SELECT seq, batch_id, rows + unparsed_rows, content_sha256, prev_sha256, chain_sha256, toInt64(toUnixTimestamp(inserted_at)) * 1000
-FROM %s.ingest_batches FINAL WHERE chain_id = ? AND seq >= ? AND seq <= ? ORDER BY seq`, db), chainID, anchor, last)
+FROM %s.ingest_batches WHERE chain_id = ? AND seq >= ? AND seq <= ? ORDER BY seq`, db), chainID, anchor, last)
 	if err != nil {
 		return ChainReport{}, err
 	}

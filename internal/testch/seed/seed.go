@@ -5,7 +5,6 @@ package seed
 import (
 	"context"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
@@ -14,6 +13,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
 // Write inserts events into database db on the server at addr in batches
@@ -48,13 +48,9 @@ func Write(t testing.TB, addr, db, chainID string, ix *enrich.Index, events []pa
 	}
 	if ix != nil {
 		conn := testch.Conn(t, addr)
-		deadline := time.Now().Add(10 * time.Second)
-		for testch.Count(t, conn, "SELECT count() FROM "+db+".policy_rules WHERE catalog_version = ?", ix.Version()) == 0 {
-			if time.Now().After(deadline) {
-				t.Fatal("policy_rules stayed empty")
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		testwait.For(t, "the catalog in policy_rules", testwait.Idle, func() bool {
+			return testch.Count(t, conn, "SELECT count() FROM "+db+".policy_rules WHERE catalog_version = ?", ix.Version()) > 0
+		}, func() string { return "policy_rules holds none of its rules" })
 	}
 	return writes
 }

@@ -1,4 +1,4 @@
--- vca-collector schema, modern profile, version 2
+-- vca-collector schema, version 3, for ClickHouse 24.8 or later
 
 -- database
 CREATE DATABASE IF NOT EXISTS `vca_cluster` ON CLUSTER `vca_test`;
@@ -251,22 +251,108 @@ ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF
 -- dcf_events.catalog_version
 ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `catalog_version` LowCardinality(String) COMMENT 'the policy catalog that enriched the row';
 
+-- dcf_rollup_minute view (old)
+DROP VIEW IF EXISTS `vca_cluster`.`dcf_rollup_minute_mv` ON CLUSTER `vca_test`;
+
+-- dcf_rollup_minute distributed (old)
+DROP TABLE IF EXISTS `vca_cluster`.`dcf_rollup_minute` ON CLUSTER `vca_test`;
+
+-- dcf_rollup_minute (old)
+DROP TABLE IF EXISTS `vca_cluster`.`dcf_rollup_minute_local` ON CLUSTER `vca_test` SYNC;
+
+-- dcf_rollup_minute table
+CREATE TABLE IF NOT EXISTS `vca_cluster`.`dcf_rollup_minute_local` ON CLUSTER `vca_test` (
+  bucket DateTime('UTC'),
+  gateway LowCardinality(String),
+  kind LowCardinality(String),
+  rule_uuid LowCardinality(String),
+  rule_name LowCardinality(String),
+  action LowCardinality(String),
+  enforced UInt8 COMMENT '0 monitor, 1 enforced, 2 not logged',
+  src_group LowCardinality(String) COMMENT 'the first source SmartGroup',
+  events SimpleAggregateFunction(sum, UInt64) COMMENT 'decisions: sum() them',
+  last_seen SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/vca_cluster/dcf_rollup_minute_local', '{replica}')
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (bucket, action, rule_uuid, rule_name, enforced, src_group, gateway, kind)
+TTL toDateTime(bucket) + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+-- dcf_rollup_minute view
+CREATE MATERIALIZED VIEW IF NOT EXISTS `vca_cluster`.`dcf_rollup_minute_mv` ON CLUSTER `vca_test` TO `vca_cluster`.`dcf_rollup_minute_local` AS
+SELECT toStartOfMinute(toDateTime(event_time)) AS bucket, gateway, kind, rule_uuid, rule_name, action,
+  ifNull(enforced, 2) AS enforced,
+  if(empty(src_groups), '', src_groups[1]) AS src_group,
+  count() AS events, max(event_time) AS last_seen
+FROM `vca_cluster`.`dcf_events_local`
+GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_group;
+
+-- dcf_rollup_minute distributed
+CREATE TABLE IF NOT EXISTS `vca_cluster`.`dcf_rollup_minute` ON CLUSTER `vca_test` AS `vca_cluster`.`dcf_rollup_minute_local`
+ENGINE = Distributed('vca_test', 'vca_cluster', 'dcf_rollup_minute_local', rand());
+
+-- dcf_rollup_minute rebuilt
+INSERT INTO `vca_cluster`.`dcf_rollup_minute`
+SELECT toStartOfMinute(toDateTime(event_time)) AS bucket, gateway, kind, rule_uuid, rule_name, action,
+  ifNull(enforced, 2) AS enforced,
+  if(empty(src_groups), '', src_groups[1]) AS src_group,
+  count() AS events, max(event_time) AS last_seen
+FROM `vca_cluster`.`dcf_events`
+GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_group;
+
+-- dcf_rollup_hour view (old)
+DROP VIEW IF EXISTS `vca_cluster`.`dcf_rollup_hour_mv` ON CLUSTER `vca_test`;
+
+-- dcf_rollup_hour distributed (old)
+DROP TABLE IF EXISTS `vca_cluster`.`dcf_rollup_hour` ON CLUSTER `vca_test`;
+
+-- dcf_rollup_hour (old)
+DROP TABLE IF EXISTS `vca_cluster`.`dcf_rollup_hour_local` ON CLUSTER `vca_test` SYNC;
+
+-- dcf_rollup_hour table
+CREATE TABLE IF NOT EXISTS `vca_cluster`.`dcf_rollup_hour_local` ON CLUSTER `vca_test` (
+  bucket DateTime('UTC'),
+  gateway LowCardinality(String),
+  kind LowCardinality(String),
+  rule_uuid LowCardinality(String),
+  rule_name LowCardinality(String),
+  action LowCardinality(String),
+  enforced UInt8 COMMENT '0 monitor, 1 enforced, 2 not logged',
+  src_group LowCardinality(String) COMMENT 'the first source SmartGroup',
+  events SimpleAggregateFunction(sum, UInt64) COMMENT 'decisions: sum() them',
+  last_seen SimpleAggregateFunction(max, DateTime64(3, 'UTC'))
+) ENGINE = ReplicatedAggregatingMergeTree('/clickhouse/tables/{shard}/vca_cluster/dcf_rollup_hour_local', '{replica}')
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (bucket, action, rule_uuid, rule_name, enforced, src_group, gateway, kind)
+TTL toDateTime(bucket) + INTERVAL 400 DAY
+SETTINGS replicated_deduplication_window = 10000;
+
+-- dcf_rollup_hour view
+CREATE MATERIALIZED VIEW IF NOT EXISTS `vca_cluster`.`dcf_rollup_hour_mv` ON CLUSTER `vca_test` TO `vca_cluster`.`dcf_rollup_hour_local` AS
+SELECT toStartOfHour(toDateTime(event_time)) AS bucket, gateway, kind, rule_uuid, rule_name, action,
+  ifNull(enforced, 2) AS enforced,
+  if(empty(src_groups), '', src_groups[1]) AS src_group,
+  count() AS events, max(event_time) AS last_seen
+FROM `vca_cluster`.`dcf_events_local`
+GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_group;
+
+-- dcf_rollup_hour distributed
+CREATE TABLE IF NOT EXISTS `vca_cluster`.`dcf_rollup_hour` ON CLUSTER `vca_test` AS `vca_cluster`.`dcf_rollup_hour_local`
+ENGINE = Distributed('vca_test', 'vca_cluster', 'dcf_rollup_hour_local', rand());
+
+-- dcf_rollup_hour rebuilt
+INSERT INTO `vca_cluster`.`dcf_rollup_hour`
+SELECT toStartOfHour(toDateTime(event_time)) AS bucket, gateway, kind, rule_uuid, rule_name, action,
+  ifNull(enforced, 2) AS enforced,
+  if(empty(src_groups), '', src_groups[1]) AS src_group,
+  count() AS events, max(event_time) AS last_seen
+FROM `vca_cluster`.`dcf_events`
+GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_group;
+
 -- schema_migrations
 CREATE TABLE IF NOT EXISTS `vca_cluster`.schema_migrations ON CLUSTER `vca_test` (
   version UInt32,
   description String,
-  profile LowCardinality(String),
+  profile LowCardinality(String) COMMENT 'the server version that applied it',
   applied_at DateTime('UTC')
 ) ENGINE = ReplicatedMergeTree('/clickhouse/tables/vca-schema/vca_cluster/schema_migrations', '{shard}-{replica}') ORDER BY version;
-
--- migration 2 on an existing cluster
-ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `rule_action` LowCardinality(String) COMMENT 'the action the policy catalog declares for the rule';
-ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `rule_action` LowCardinality(String) COMMENT 'the action the policy catalog declares for the rule';
-ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `rule_tags` Array(LowCardinality(String)) COMMENT 'OWASP LLM Top 10 and MITRE ATLAS ids of the rule';
-ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `rule_tags` Array(LowCardinality(String)) COMMENT 'OWASP LLM Top 10 and MITRE ATLAS ids of the rule';
-ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `admitting_web_group` LowCardinality(String) COMMENT 'for a denied name: the WebGroup of an allow rule that matches it';
-ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `admitting_web_group` LowCardinality(String) COMMENT 'for a denied name: the WebGroup of an allow rule that matches it';
-ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `would_be_denied` UInt8 COMMENT '1 = DENY logged in monitor mode';
-ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `would_be_denied` UInt8 COMMENT '1 = DENY logged in monitor mode';
-ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `catalog_version` LowCardinality(String) COMMENT 'the policy catalog that enriched the row';
-ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `catalog_version` LowCardinality(String) COMMENT 'the policy catalog that enriched the row';
