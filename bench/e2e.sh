@@ -34,4 +34,4 @@ scripts/start-clickhouse.sh "$dir/clickhouse" "$port" >/dev/null
 mkdir -p bin bench/results
 $GO build -trimpath -o bin/vca-collector ./cmd/vca-collector
 $GO build -o bin/vca-bench-e2e ./bench/cmd/vca-bench-e2e
-bin/vca-bench-e2e -clickhouse "127.0.0.1:$port" -collector bin/vca-collector -rsyslogd "$(command -v rsyslogd)" "$@"
+bin/vca-bench-e2e -clickhouse "127.0.0.1:$port" -clickhouse-dir "$dir/clickhouse" -collector bin/vca-collector -rsyslogd "$(command -v rsyslogd)" "$@"

@@ -108,6 +108,13 @@ func NewPool(n int, mix Mix, seed uint64) (*Pool, error) {
 	return p, nil
 }
 
+// Line appends to dst the i-th line of the pool (cycling) stamped with
+// sequence number seq, as Run sends it.
+func (p *Pool) Line(dst []byte, i int, seq uint64) []byte {
+	t := &p.lines[i%len(p.lines)]
+	return append(strconv.AppendUint(append(dst, t.head...), seq, 10), t.tail...)
+}
+
 // Framing is how lines are delimited on a stream.
 type Framing int
 
@@ -256,8 +263,7 @@ func runOne(p *Pool, o Options, offset, stride uint64) (Result, error) {
 		if o.Rate == 0 && o.For > 0 && n%4096 == 0 && time.Since(start) >= o.For {
 			break
 		}
-		t := &p.lines[i%len(p.lines)]
-		msg = append(strconv.AppendUint(append(msg[:0], t.head...), seq, 10), t.tail...)
+		msg = p.Line(msg[:0], i, seq)
 		switch {
 		case o.Network == "udp":
 			_, err = conn.Write(msg)

@@ -70,8 +70,11 @@ func (p *Proc) sample() {
 }
 
 // CPU is the daemon's user+system seconds so far.
-func (p *Proc) CPU() float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.Cmd.Process.Pid))
+func (p *Proc) CPU() float64 { return CPUOf(p.Cmd.Process.Pid) }
+
+// CPUOf is any process's user+system seconds so far (0 if it is gone).
+func CPUOf(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
 		return 0
 	}

@@ -69,15 +69,7 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 	}
 	if cfg.consumes() {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Sinks.ClickHouse.DialTimeout)+30*time.Second)
-		chc := *cfg.Sinks.ClickHouse
-		if chc.MaxConnections == 0 {
-			chc.MaxConnections = max(16, chc.Inserters+2)
-		}
-		// A writer's partitions each seal small batches (batch_size split
-		// between them); the inserters combine what is queued into one
-		// INSERT, so the queue must hold several.
-		chc.MaxPendingBatches = max(chc.MaxPendingBatches, 8)
-		st, err := clickhouse.OpenStore(ctx, chc, c.reg, log)
+		st, err := clickhouse.OpenStore(ctx, *cfg.Sinks.ClickHouse, c.reg, log)
 		cancel()
 		if err != nil {
 			c.closeSinks()

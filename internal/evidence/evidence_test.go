@@ -400,3 +400,31 @@ func waitMutations(t *testing.T, src *Source) {
 	testwait.For(t, "the mutation to finish", testwait.Idle, func() bool { return open() == 0 },
 		func() string { return fmt.Sprintf("%d mutations open", open()) })
 }
+
+// An export of a range far wider than the data reads only the windows
+// that hold decisions, merged into as few queries as their rows allow:
+// its cost follows the rows, not the calendar.
+func TestDecisionsReadOnlyWindowsWithRows(t *testing.T) {
+	src, ds := seeded(t)
+	wide := Filter{From: time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), To: time.Now().UTC()}
+	spans, err := src.spans(context.Background(), wide)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(spans) != 1 || spans[0].from.Before(simStart.Add(-window)) || spans[0].to.After(simEnd.Add(window)) {
+		t.Fatalf("a %v range over %v of data is read as %v, want one query within the data", wide.To.Sub(wide.From).Round(time.Hour), simEnd.Sub(simStart), spans)
+	}
+	var n int
+	if err := src.Decisions(context.Background(), wide, func(*Decision) error { n++; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	var want int
+	for _, e := range ds.Events {
+		if e.Status != parse.StatusFailed {
+			want++
+		}
+	}
+	if n != want {
+		t.Fatalf("%d decisions read, want %d", n, want)
+	}
+}

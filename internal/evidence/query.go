@@ -137,23 +137,35 @@ func streaming(ctx context.Context) context.Context {
 		"max_block_size": 4096, "max_bytes_before_external_sort": 256 << 20}))
 }
 
-// window is the slice of the range one query sorts: the table is ordered
-// by rule and gateway first, so time order costs a sort per query.
+// window is the smallest slice of the range one query sorts: the table is
+// ordered by rule and gateway first, so time order costs a sort per query.
 const window = 15 * time.Minute
 
+// maxRowsPerQuery bounds what one query sorts: consecutive windows are
+// read together up to it, so that a sparse range costs a few queries and a
+// dense one a sort of bounded size each.
+const maxRowsPerQuery = 1 << 20
+
 // Decisions streams the selected decisions in (event_time, event_id)
-// order, each once: ClickHouse sends them block by block, window by
-// window, and fn sees one reused Decision at a time, so no range is ever
-// held in memory, here or (beyond a window's sort) in the server.
+// order, each once: ClickHouse sends them block by block, and fn sees one
+// reused Decision at a time, so no range is ever held in memory, here or
+// (beyond one query's sort) in the server. The export's cost follows the
+// rows: a first query counts the decisions per window (reading only the
+// partitions the range touches), and only windows that hold any are read,
+// several at a time up to maxRowsPerQuery rows.
 func (s *Source) Decisions(ctx context.Context, f Filter, fn func(*Decision) error) error {
 	if err := f.validate(); err != nil {
 		return err
 	}
+	spans, err := s.spans(ctx, f)
+	if err != nil {
+		return err
+	}
 	var d Decision
 	var last string
-	for from := f.From; from.Before(f.To); from = from.Add(window) {
+	for _, sp := range spans {
 		w := f
-		w.From, w.To = from, minTime(from.Add(window), f.To)
+		w.From, w.To = sp.from, sp.to
 		if err := s.decisionsIn(ctx, w, &d, &last, fn); err != nil {
 			return err
 		}
@@ -161,11 +173,43 @@ func (s *Source) Decisions(ctx context.Context, f Filter, fn func(*Decision) err
 	return nil
 }
 
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
+// span is a part of the range read by one query.
+type span struct{ from, to time.Time }
+
+// spans are the parts of the range that hold decisions, windows merged
+// up to maxRowsPerQuery rows each.
+func (s *Source) spans(ctx context.Context, f Filter) ([]span, error) {
+	where, args := f.where()
+	q := fmt.Sprintf("SELECT toUnixTimestamp(toStartOfInterval(event_time, INTERVAL %d SECOND)) AS w, count() FROM %s WHERE %s GROUP BY w ORDER BY w",
+		int(window.Seconds()), s.table("dcf_events"), where)
+	rows, err := s.Conn.Query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("count dcf_events by window: %w", err)
 	}
-	return b
+	defer rows.Close()
+	var out []span
+	var rowsIn uint64
+	for rows.Next() {
+		var start uint32
+		var n uint64
+		if err := rows.Scan(&start, &n); err != nil {
+			return nil, fmt.Errorf("count dcf_events by window: %w", err)
+		}
+		from := time.Unix(int64(start), 0).UTC()
+		to := from.Add(window)
+		if from.Before(f.From) {
+			from = f.From
+		}
+		if to.After(f.To) {
+			to = f.To
+		}
+		if k := len(out) - 1; k >= 0 && rowsIn+n <= maxRowsPerQuery { // the gap between holds nothing
+			out[k].to, rowsIn = to, rowsIn+n
+			continue
+		}
+		out, rowsIn = append(out, span{from, to}), n
+	}
+	return out, rows.Err()
 }
 
 func (s *Source) decisionsIn(ctx context.Context, f Filter, d *Decision, last *string, fn func(*Decision) error) error {

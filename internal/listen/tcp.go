@@ -143,6 +143,10 @@ func (s *TCPServer) serveConn(conn net.Conn, peer netip.AddrPort) {
 		s.handler.HandleBatch(b) // blocks while the pipeline is full: backpressure
 		b = NewBatch(s.src)
 	}
+	// Frames that one read brought in share its receive time: the clock is
+	// read when the reader has to go back to the socket.
+	var now time.Time
+	fresh := true
 	for {
 		msg, truncated, err := fr.Next()
 		if err != nil {
@@ -153,7 +157,9 @@ func (s *TCPServer) serveConn(conn net.Conn, peer netip.AddrPort) {
 			}
 			return
 		}
-		now := time.Now()
+		if fresh {
+			now, fresh = time.Now(), false
+		}
 		if !b.Add(msg, now, peer, truncated) {
 			flush()
 			b.Add(msg, now, peer, truncated)
@@ -162,6 +168,7 @@ func (s *TCPServer) serveConn(conn net.Conn, peer netip.AddrPort) {
 		// under load and latency stays low when traffic is light.
 		if !fr.Buffered() {
 			flush()
+			fresh = true
 		}
 	}
 }

@@ -185,7 +185,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		}
 		w.log.Info().Int32("generation", gen.ID).Ints("partitions", ids).Msg("partitions assigned")
 		for _, p := range parts {
-			gen.Start(func(gctx context.Context) { w.partition(gctx, gen, p.ID, p.Offset, len(parts)) })
+			gen.Start(func(gctx context.Context) { w.partition(gctx, gen, p.ID, p.Offset) })
 		}
 	}
 }
@@ -198,9 +198,7 @@ func PartitionID(topic string, partition int) [8]byte {
 }
 
 // partition consumes one assigned partition until the generation ends.
-// share is the number of partitions this writer holds, which split the
-// ClickHouse batch budget.
-func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part int, committed int64, share int) {
+func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part int, committed int64) {
 	log := w.log.With().Int("partition", part).Logger()
 	label := strconv.Itoa(part)
 	chain := w.cfg.Consumer.ChainPrefix + w.cfg.Topic + "/" + label
@@ -215,7 +213,7 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 		}
 		w.partsMu.Unlock()
 	}()
-	sink := w.openSink(ctx, chain, share, log)
+	sink := w.openSink(ctx, chain, log)
 	if sink == nil {
 		return
 	}
@@ -421,10 +419,10 @@ func (w *window) add(id parse.UUID) bool {
 	return true
 }
 
-func (w *Writer) openSink(ctx context.Context, chain string, share int, log zerolog.Logger) *clickhouse.Sink {
+func (w *Writer) openSink(ctx context.Context, chain string, log zerolog.Logger) *clickhouse.Sink {
 	backoff := time.Second
 	for {
-		s, err := w.store.NewSink(ctx, chain, share)
+		s, err := w.store.NewSink(ctx, chain)
 		if err == nil {
 			return s
 		}

@@ -25,6 +25,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
@@ -48,6 +49,9 @@ type Scenario struct {
 	Profile   bool    `json:"-"`
 	Collector string  `json:"-"` // extra collector YAML
 	Senders   int     `json:"senders,omitempty"`
+	// Outage stops ClickHouse this long into the stream, for OutageFor.
+	Outage    time.Duration `json:"-"`
+	OutageFor time.Duration `json:"outage_seconds,omitempty"`
 }
 
 // Result is what a scenario measured.
@@ -67,15 +71,20 @@ type Result struct {
 	CPUSeconds    float64 `json:"cpu_seconds"`
 	CPUPerMillion float64 `json:"cpu_seconds_per_million"`
 	EventsPerCPUs float64 `json:"events_per_cpu_second"`
-	PeakRSSMiB    float64 `json:"peak_rss_mib"`
-	KernelDrops   uint64  `json:"udp_kernel_drops,omitempty"`
-	LatencyP50    float64 `json:"latency_p50_seconds,omitempty"`
-	LatencyP99    float64 `json:"latency_p99_seconds,omitempty"`
-	Note          string  `json:"note,omitempty"`
+	// ClickHouse's CPU over the same time (merges included), per million
+	// landed events.
+	ServerCPUPerMillion float64 `json:"server_cpu_seconds_per_million,omitempty"`
+	PeakRSSMiB          float64 `json:"peak_rss_mib"`
+	KernelDrops         uint64  `json:"udp_kernel_drops,omitempty"`
+	LatencyP50          float64 `json:"latency_p50_seconds,omitempty"`
+	LatencyP99          float64 `json:"latency_p99_seconds,omitempty"`
+	Note                string  `json:"note,omitempty"`
 }
 
 type runner struct {
 	dir, bin, chAddr string
+	chPid            int
+	chDir            string
 	rsyslogd         string
 	pool             *loadgen.Pool
 	ch               driver.Conn
@@ -88,6 +97,7 @@ func main() {
 	out := flag.String("out", "bench/results", "where the results go")
 	bin := flag.String("collector", "bin/vca-collector", "the collector binary")
 	chAddr := flag.String("clickhouse", "127.0.0.1:19300", "the ClickHouse server (native protocol)")
+	chDir := flag.String("clickhouse-dir", "", "the server's directory (scripts/start-clickhouse.sh), to measure its CPU and stop it for the outage scenario")
 	rsyslogd := flag.String("rsyslogd", "rsyslogd", "rsyslog daemon binary")
 	quick := flag.Bool("quick", false, "short runs (a smoke test of the harness)")
 	only := flag.String("only", "", "run only scenarios whose name contains this")
@@ -97,7 +107,8 @@ func main() {
 	defer os.RemoveAll(work)
 	pool, err := loadgen.NewPool(8192, loadgen.DefaultMix, 1)
 	check(err)
-	r := &runner{dir: work, bin: *bin, chAddr: *chAddr, rsyslogd: *rsyslogd, pool: pool, quick: *quick, machine: machine()}
+	r := &runner{dir: work, bin: *bin, chAddr: *chAddr, chDir: *chDir, rsyslogd: *rsyslogd, pool: pool, quick: *quick, machine: machine()}
+	r.readPid()
 	r.ch, err = clickhouse.Open(&clickhouse.Options{Addr: []string{*chAddr}, DialTimeout: 5 * time.Second})
 	check(err)
 	check(os.WriteFile(filepath.Join(work, "catalog.json"), gatewaysim.CatalogJSON(), 0o644))
@@ -115,8 +126,10 @@ func main() {
 		return n
 	}
 	scenarios := []Scenario{
-		{Name: "tcp-clickhouse-150k", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → ClickHouse", Network: "tcp", Rate: 150000, Seconds: scale(60 * time.Second), Sink: "clickhouse", Profile: true},
-		{Name: "tcp-clickhouse-100k", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → ClickHouse", Network: "tcp", Rate: 100000, Seconds: scale(30 * time.Second), Sink: "clickhouse"},
+		{Name: "tcp-clickhouse-100k", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → ClickHouse, steady", Network: "tcp", Rate: 100000, Seconds: scale(60 * time.Second), Sink: "clickhouse", Profile: true},
+		{Name: "tcp-clickhouse-burst", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → ClickHouse, a burst drained from the spool", Network: "tcp", Count: count(2500000), Sink: "clickhouse"},
+		{Name: "tcp-clickhouse-outage", Daemon: "vca-collector", Path: "TCP → spool → ClickHouse at 20 000/s, ClickHouse down 60 s, then the drain", Network: "tcp", Rate: 20000, Seconds: scale(80 * time.Second), Sink: "clickhouse",
+			Outage: 10 * time.Second, OutageFor: 60 * time.Second},
 		{Name: "tcp-file-max", Daemon: "vca-collector", Path: "TCP → spool → parse → enrich → file", Network: "tcp", Count: count(2000000), Sink: "file"},
 		{Name: "tcp-file-max", Daemon: "rsyslog", Path: "TCP (imptcp) → queue → file, no parsing", Network: "tcp", Count: count(2000000), Sink: "file"},
 		{Name: "udp-200k", Daemon: "vca-collector", Path: "UDP → spool → parse → enrich → file (default UDP settings)", Network: "udp", Rate: 200000, Seconds: scale(30 * time.Second), Sink: "file", Senders: 2},
@@ -188,6 +201,16 @@ func (r *runner) run(s Scenario) (Result, error) {
 	}()
 	cpu0 := p.CPU()
 	drops0 := udpDrops(port)
+	server := r.serverMeter()
+	outageDone := make(chan error, 1)
+	if s.OutageFor > 0 && !r.quick && s.Sink == "clickhouse" {
+		go func() {
+			time.Sleep(s.Outage)
+			outageDone <- r.outage(s.OutageFor, server)
+		}()
+	} else {
+		outageDone <- nil
+	}
 
 	// Latency: the sender notes when every 1000th message left; a poller
 	// notes when ClickHouse's row count first covered it (delivery keeps
@@ -242,6 +265,10 @@ func (r *runner) run(s Scenario) (Result, error) {
 		close(pollStop)
 		return res, err
 	}
+	if err := <-outageDone; err != nil {
+		close(pollStop)
+		return res, err
+	}
 	sendEnd := time.Now()
 	res.Sent, res.SendSeconds, res.OfferedPerSec = sent.Sent, sent.Elapsed.Seconds(), sent.Rate
 	if s.Daemon == "vca-collector" {
@@ -276,6 +303,7 @@ func (r *runner) run(s Scenario) (Result, error) {
 	<-pollDone
 	profWG.Wait()
 	res.CPUSeconds = p.CPU() - cpu0
+	serverCPU := server.seconds()
 	res.KernelDrops = udpDrops(port) - drops0
 	res.PeakRSSMiB = p.PeakMiB()
 	p.Stop()
@@ -309,6 +337,9 @@ func (r *runner) run(s Scenario) (Result, error) {
 	if res.Landed > 0 {
 		res.CPUPerMillion = res.CPUSeconds / float64(res.Landed) * 1e6
 		res.EventsPerCPUs = float64(res.Landed) / res.CPUSeconds
+		if s.Sink == "clickhouse" {
+			res.ServerCPUPerMillion = serverCPU / float64(res.Landed) * 1e6
+		}
 	}
 	if len(lat) > 0 {
 		slices.Sort(lat)
@@ -396,6 +427,62 @@ action(type="omfile" file=%q template="raw" asyncWriting="on" ioBufferSize="256k
 	p.Stop()
 	log, _ := os.ReadFile(filepath.Join(dir, "rsyslog.log"))
 	return nil, fmt.Errorf("rsyslog did not start:\n%s", log)
+}
+
+// readPid reads the server's pid from its directory.
+func (r *runner) readPid() {
+	if r.chDir == "" {
+		return
+	}
+	b, err := os.ReadFile(filepath.Join(r.chDir, "ch.pid"))
+	if err == nil {
+		r.chPid, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+	}
+}
+
+// meter adds up the server's CPU seconds over a scenario, across a
+// restart.
+type meter struct {
+	r          *runner
+	mu         sync.Mutex
+	start, acc float64
+}
+
+func (r *runner) serverMeter() *meter {
+	return &meter{r: r, start: procstat.CPUOf(r.chPid)}
+}
+
+func (m *meter) seconds() float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.acc + procstat.CPUOf(m.r.chPid) - m.start
+}
+
+// outage kills the server (SIGKILL), keeps it down for d and starts it
+// again on the same data and port.
+func (r *runner) outage(d time.Duration, m *meter) error {
+	if r.chDir == "" {
+		return fmt.Errorf("the outage scenario needs -clickhouse-dir")
+	}
+	m.mu.Lock()
+	m.acc += procstat.CPUOf(r.chPid) - m.start
+	m.mu.Unlock()
+	if p, err := os.FindProcess(r.chPid); err == nil {
+		p.Signal(syscall.SIGKILL)
+	}
+	for procstat.CPUOf(r.chPid) > 0 {
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(d)
+	_, port, _ := net.SplitHostPort(r.chAddr)
+	if out, err := exec.Command("scripts/start-clickhouse.sh", r.chDir, port).CombinedOutput(); err != nil {
+		return fmt.Errorf("restart clickhouse: %v\n%s", err, out)
+	}
+	r.readPid()
+	m.mu.Lock()
+	m.start = procstat.CPUOf(r.chPid)
+	m.mu.Unlock()
+	return nil
 }
 
 func (r *runner) count(db string) uint64 {
@@ -529,8 +616,8 @@ func (r *runner) write(dir string) error {
 	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "End-to-end run %s on %s; %s; ClickHouse %s on the same cores.\n\n", stamp, r.machine, version, r.serverVersion())
-	md.WriteString("| scenario | daemon | path | offered/s | accepted/s | sent | landed | lost | dup | drain s | landed/s | CPU s per 1M | events per CPU-s | peak RSS MiB | UDP kernel drops | p50 / p99 s |\n")
-	md.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	md.WriteString("| scenario | daemon | path | offered/s | accepted/s | sent | landed | lost | dup | drain s | landed/s | CPU s per 1M | ClickHouse CPU s per 1M | events per CPU-s | peak RSS MiB | UDP kernel drops | p50 / p99 s |\n")
+	md.WriteString("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, x := range r.results {
 		latency := "-"
 		if x.LatencyP50 > 0 {
@@ -540,9 +627,13 @@ func (r *runner) write(dir string) error {
 		if x.AcceptedPerS > 0 {
 			acc = fmt.Sprintf("%.0f", x.AcceptedPerS)
 		}
-		fmt.Fprintf(&md, "| %s | %s | %s | %.0f | %s | %d | %d | %d | %d | %.1f | %.0f | %.2f | %.0f | %.0f | %d | %s |\n",
+		server := "-"
+		if x.ServerCPUPerMillion > 0 {
+			server = fmt.Sprintf("%.2f", x.ServerCPUPerMillion)
+		}
+		fmt.Fprintf(&md, "| %s | %s | %s | %.0f | %s | %d | %d | %d | %d | %.1f | %.0f | %.2f | %s | %.0f | %.0f | %d | %s |\n",
 			x.Name, x.Daemon, x.Path, x.OfferedPerSec, acc, x.Sent, x.Landed, x.Lost, x.Duplicates, x.DrainSeconds, x.LandedPerSec,
-			x.CPUPerMillion, x.EventsPerCPUs, x.PeakRSSMiB, x.KernelDrops, latency)
+			x.CPUPerMillion, server, x.EventsPerCPUs, x.PeakRSSMiB, x.KernelDrops, latency)
 	}
 	for _, x := range r.results {
 		if x.Note != "" {

@@ -77,6 +77,10 @@ func main() {
 	check(err)
 
 	var phases []Phase
+	single, err := b.single(pool, *count)
+	check(err)
+	phases = append(phases, single)
+	report(single)
 	edge, err := b.edge(pool, *count)
 	check(err)
 	phases = append(phases, edge)
@@ -164,6 +168,55 @@ log: {level: warn}
 	ph.CPUSeconds = p.CPU() - cpu0
 	ph.PeakRSSMiB = p.PeakMiB()
 	ph.Note = fmt.Sprintf("(sending took %.1f s, %.0f/s accepted)", sent.Elapsed.Seconds(), sent.Rate)
+	finish(&ph)
+	return ph, nil
+}
+
+// single is the peer of the scale-out path, measured in the same run: one
+// collector without Kafka taking the same stream over TCP into ClickHouse.
+func (b *bench) single(pool *loadgen.Pool, count int) (Phase, error) {
+	ph := Phase{Name: "single-host", Collectors: 1}
+	db := "bench_kafka_single"
+	if err := b.ch.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db); err != nil {
+		return ph, err
+	}
+	addr, admin := freeAddr(), freeAddr()
+	p, err := b.collector("single", fmt.Sprintf(`listeners:
+  tcp:
+    - {name: tcp, address: %q}
+catalog: {file: %q}
+spool: {dir: %q}
+sinks:
+  clickhouse: {addresses: [%q], database: %s, dead_letter_dir: %q}
+pipeline: {dead_letter_dir: %q}
+admin: {address: %q}
+log: {level: warn}
+`, addr, filepath.Join(b.dir, "catalog.json"), filepath.Join(b.dir, "single", "spool"), b.chAddr, db,
+		filepath.Join(b.dir, "single", "dl"), filepath.Join(b.dir, "single", "dl"), admin))
+	if err != nil {
+		return ph, err
+	}
+	defer p.Stop()
+	if err := waitReady(admin); err != nil {
+		return ph, err
+	}
+	cpu0 := p.CPU()
+	start := time.Now()
+	sent, err := loadgen.Run(pool, loadgen.Options{Network: "tcp", Addr: addr, Count: count, First: 1})
+	if err != nil {
+		return ph, err
+	}
+	for b.count(db) < sent.Sent {
+		if time.Since(start) > 30*time.Minute {
+			return ph, fmt.Errorf("single host: %d of %d stored after 30 minutes", b.count(db), sent.Sent)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ph.Seconds = time.Since(start).Seconds()
+	ph.Events = sent.Sent
+	ph.CPUSeconds = p.CPU() - cpu0
+	ph.PeakRSSMiB = p.PeakMiB()
+	ph.Note = fmt.Sprintf("(sending took %.1f s)", sent.Elapsed.Seconds())
 	finish(&ph)
 	return ph, nil
 }
@@ -288,13 +341,23 @@ func write(dir string, phases []Phase, count int) error {
 	}
 	var md strings.Builder
 	fmt.Fprintf(&md, "# Scale-out path, %s\n\n%d CPUs; kfake (3 brokers, 6 partitions) runs inside the runner, ClickHouse on the same machine.\n\n", stamp, runtime.NumCPU())
-	md.WriteString("| phase | collectors | events | seconds | events/s | CPU-s per million | peak RSS MiB | stored / distinct |\n|---|---|---|---|---|---|---|---|\n")
+	md.WriteString("| phase | collectors | events | seconds | events/s | CPU-s per million | against the single host | peak RSS MiB | stored / distinct |\n|---|---|---|---|---|---|---|---|---|\n")
+	var single float64
+	for _, p := range phases {
+		if p.Name == "single-host" {
+			single = p.CPUPerMillion
+		}
+	}
 	for _, p := range phases {
 		sd := ""
 		if p.Stored > 0 {
 			sd = fmt.Sprintf("%d / %d", p.Stored, p.Distinct)
 		}
-		fmt.Fprintf(&md, "| %s | %d | %d | %.1f | %.0f | %.2f | %.0f | %s |\n", p.Name, p.Collectors, p.Events, p.Seconds, p.PerSecond, p.CPUPerMillion, p.PeakRSSMiB, sd)
+		ratio := "-"
+		if single > 0 {
+			ratio = fmt.Sprintf("%.2f×", p.CPUPerMillion/single)
+		}
+		fmt.Fprintf(&md, "| %s | %d | %d | %.1f | %.0f | %.2f | %s | %.0f | %s |\n", p.Name, p.Collectors, p.Events, p.Seconds, p.PerSecond, p.CPUPerMillion, ratio, p.PeakRSSMiB, sd)
 	}
 	md.WriteString("\n")
 	for _, p := range phases {

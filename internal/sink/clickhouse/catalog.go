@@ -132,10 +132,3 @@ func nonNil(s []string) []string {
 	}
 	return s
 }
-
-func b2u(b bool) uint8 {
-	if b {
-		return 1
-	}
-	return 0
-}

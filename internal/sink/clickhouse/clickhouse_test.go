@@ -31,19 +31,28 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
 )
 
+// The native columns a batch sends are the schema's insert columns, in
+// order, each of the schema's type.
 func TestEncoderCoversSchema(t *testing.T) {
 	for _, tc := range []struct {
-		fields []field
-		cols   []column
-	}{{eventFields, eventColumns}, {unparsedFields, unparsedColumns}} {
-		var have []string
-		for _, f := range tc.fields {
-			have = append(have, f.name)
+		table string
+		rows  block
+		cols  []column
+	}{{"dcf_events", &eventRows{}, eventColumns}, {"raw_unparsed", &unparsedRows{}, unparsedColumns}, {"ingest_batches", &recordRows{}, batchColumns}} {
+		var have, haveTypes, want, wantTypes []string
+		for _, c := range tc.rows.columns() {
+			have, haveTypes = append(have, c.name), append(haveTypes, string(c.col.Type()))
 		}
-		for _, c := range insertColumns(tc.cols) {
-			if !slices.Contains(have, c) {
-				t.Errorf("column %s has no encoder field", c)
+		for _, c := range tc.cols {
+			if c.dflt == "" {
+				want, wantTypes = append(want, c.name), append(wantTypes, c.typ.name)
 			}
+		}
+		if !slices.Equal(have, want) {
+			t.Errorf("%s: encoder columns\n %v\nschema insert columns\n %v", tc.table, have, want)
+		}
+		if !slices.Equal(haveTypes, wantTypes) {
+			t.Errorf("%s: encoder types\n %v\nschema types\n %v", tc.table, haveTypes, wantTypes)
 		}
 	}
 }
@@ -601,16 +610,16 @@ func TestDurableOnlyAfterInsertAndResume(t *testing.T) {
 	}
 }
 
-// The recorder records a chain's batches only in seal order and without a
-// gap, whatever order the inserters finish them in and in whatever groups;
-// chains do not wait for each other. A dead-lettered batch is passed over
-// without a record; an abandoned one stops its chain.
+// The recorder records a chain's segments only in seal order and without
+// a gap, whatever order the inserters finish their batches in; chains do
+// not wait for each other. A dead-lettered segment is passed over without
+// a record; an abandoned one stops its chain.
 func TestRecorderKeepsEveryChainAGaplessPrefix(t *testing.T) {
 	a, b := &Sink{chainID: "a", recordedSeq: 10}, &Sink{chainID: "b"}
-	bt := func(s *Sink, seq uint64, o outcome) *batch { return &batch{owner: s, seq: seq, outcome: o} }
-	names := func(bs []*batch) string {
+	sg := func(s *Sink, seq uint64, o outcome) *segment { return &segment{owner: s, seq: seq, outcome: o} }
+	names := func(segs []*segment) string {
 		var out []string
-		for _, x := range bs {
+		for _, x := range segs {
 			out = append(out, fmt.Sprintf("%s%d", x.owner.chainID, x.seq))
 		}
 		slices.Sort(out)
@@ -618,14 +627,14 @@ func TestRecorderKeepsEveryChainAGaplessPrefix(t *testing.T) {
 	}
 	r := newRecorder(nil)
 	for _, step := range []struct {
-		arrive          []*batch
+		arrive          []*segment
 		record, settled string
 	}{
-		{arrive: []*batch{bt(a, 12, rowsStored), bt(b, 1, rowsStored), bt(a, 13, rowsStored)}, record: "b1"},
-		{arrive: []*batch{bt(b, 3, rowsStored)}},
-		{arrive: []*batch{bt(a, 11, rowsStored), bt(b, 2, deadLettered)}, record: "a11 a12 a13 b3", settled: "b2"},
-		{arrive: []*batch{bt(a, 15, rowsStored), bt(a, 14, abandoned)}},
-		{arrive: []*batch{bt(b, 4, rowsStored), bt(a, 16, rowsStored)}, record: "b4"},
+		{arrive: []*segment{sg(a, 12, rowsStored), sg(b, 1, rowsStored), sg(a, 13, rowsStored)}, record: "b1"},
+		{arrive: []*segment{sg(b, 3, rowsStored)}},
+		{arrive: []*segment{sg(a, 11, rowsStored), sg(b, 2, deadLettered)}, record: "a11 a12 a13 b3", settled: "b2"},
+		{arrive: []*segment{sg(a, 15, rowsStored), sg(a, 14, abandoned)}},
+		{arrive: []*segment{sg(b, 4, rowsStored), sg(a, 16, rowsStored)}, record: "b4"},
 	} {
 		for _, x := range step.arrive {
 			r.waiting[x.owner] = append(r.waiting[x.owner], x)

@@ -28,8 +28,9 @@ type Config struct {
 	// MaxPendingBatches sealed batches may wait for an inserter; past that,
 	// Write blocks and the pipeline pushes back on the listeners.
 	MaxPendingBatches int `yaml:"max_pending_batches"`
-	// MaxConnections caps the connection pool; 0 means inserters + 2, or
-	// 16 for a Kafka writer, whose every partition has its own inserters.
+	// MaxConnections caps the pool of connections for DDL, queries and
+	// policy_rules; 0 means 4. Each inserter and the recorder keep one
+	// native connection of their own besides.
 	MaxConnections  int             `yaml:"max_connections"`
 	DialTimeout     config.Duration `yaml:"dial_timeout"`
 	InsertTimeout   config.Duration `yaml:"insert_timeout"`
@@ -41,6 +42,10 @@ type Config struct {
 	Cluster       string `yaml:"cluster"`
 	CreateSchema  *bool  `yaml:"create_schema"`
 	RetentionDays int    `yaml:"retention_days"`
+	// InsertSettings are ClickHouse settings sent with every INSERT of
+	// events (for example async_insert); the deduplication settings the
+	// sink relies on cannot be overridden.
+	InsertSettings map[string]string `yaml:"insert_settings"`
 	// ChainID names this collector's ingest_batches hash chain.
 	ChainID       string `yaml:"chain_id"`
 	DeadLetterDir string `yaml:"dead_letter_dir"`
@@ -122,8 +127,8 @@ func (c *Config) Validate() error {
 		return config.FieldError("flush_interval", fmt.Errorf("%v is below 10ms", c.FlushInterval))
 	case c.Inserters < 1 || c.Inserters > 64:
 		return config.FieldError("inserters", fmt.Errorf("%d is outside 1..64", c.Inserters))
-	case c.MaxConnections < 0 || (c.MaxConnections > 0 && c.MaxConnections < c.Inserters):
-		return config.FieldError("max_connections", fmt.Errorf("%d is below inserters (%d)", c.MaxConnections, c.Inserters))
+	case c.MaxConnections < 0 || c.MaxConnections > 1024:
+		return config.FieldError("max_connections", fmt.Errorf("%d is outside 0..1024", c.MaxConnections))
 	case c.MaxPendingBatches < 1:
 		return config.FieldError("max_pending_batches", errors.New("must be at least 1"))
 	case c.RetentionDays < 0:
@@ -134,6 +139,12 @@ func (c *Config) Validate() error {
 	if c.TLS != nil {
 		if _, err := c.TLS.Build(); err != nil {
 			return config.FieldError("tls", err)
+		}
+	}
+	for k := range c.InsertSettings {
+		switch k {
+		case "insert_deduplication_token", "deduplicate_blocks_in_dependent_materialized_views", "insert_deduplicate", "deduplicate_insert", "insert_distributed_sync":
+			return config.FieldError("insert_settings."+k, errors.New("is set by the sink: every event once depends on it"))
 		}
 	}
 	if c.PasswordFile != "" {

@@ -1,16 +1,14 @@
 package clickhouse
 
 import (
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/netip"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
+	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -51,6 +49,9 @@ func Retriable(err error) bool {
 	var ex *clickhouse.Exception
 	if errors.As(err, &ex) {
 		return retriableCodes[ex.Code]
+	}
+	if nx, ok := ch.AsException(err); ok {
+		return retriableCodes[int32(nx.Code)]
 	}
 	var enc *encodeError
 	return !errors.As(err, &enc)
@@ -105,16 +106,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 // deadLetter writes a refused batch, one JSON object per row with the
-// server's message, so that nothing vanishes; it logs once per batch.
-// deadLetter writes the batch's rows to a file and reports whether they are
-// safely there; if not, the batch is not reported durable and the spool
-// keeps its events for the next start.
+// server's message, and reports whether the rows are safely there; if not,
+// the batch is not reported durable and the spool keeps its events for the
+// next start. It logs once per batch.
 func (s *Store) deadLetter(b *batch, cause error) bool {
 	s.m.deadLettered.Add(float64(b.rows()))
-	path := filepath.Join(s.cfg.DeadLetterDir, fmt.Sprintf("clickhouse-%s-%06d-%s.jsonl",
-		time.Now().UTC().Format("20060102T150405"), b.seq, hex.EncodeToString(b.id[:4])))
+	path := filepath.Join(s.cfg.DeadLetterDir, fmt.Sprintf("clickhouse-%s-%s.jsonl",
+		time.Now().UTC().Format("20060102T150405.000000000"), b.token[:8]))
 	err := writeDeadLetter(path, b, cause)
-	ev := s.log.Error().Err(cause).Uint64("seq", b.seq).Int("rows", b.rows()).Str("file", path)
+	ev := s.log.Error().Err(cause).Int("rows", b.rows()).Int("chains", len(b.segs)).Str("file", path)
 	if err != nil {
 		ev.AnErr("dead_letter_error", err).
 			Msg("clickhouse refused a batch permanently and the dead-letter file could not be written; the spool keeps the events until the next start")
@@ -133,11 +133,15 @@ func writeDeadLetter(path string, b *batch, cause error) error {
 		return err
 	}
 	enc := json.NewEncoder(f)
-	for _, t := range []*table{b.events, b.unparsed} {
-		for i := 0; i < t.rows; i++ {
-			row := map[string]any{}
-			for _, c := range t.cols {
-				row[c.name] = c.jsonValue(i)
+	for _, t := range []struct {
+		name string
+		rows tableRows
+	}{{"dcf_events", &b.events}, {"raw_unparsed", &b.unparsed}} {
+		cols := t.rows.columns()
+		for i := range t.rows.rows() {
+			row := make(map[string]any, len(cols))
+			for _, c := range cols {
+				row[c.name] = c.col.value(i)
 			}
 			if err := enc.Encode(map[string]any{"table": t.name, "clickhouse_error": cause.Error(), "row": row}); err != nil {
 				f.Close()
@@ -150,37 +154,4 @@ func writeDeadLetter(path string, b *batch, cause error) error {
 		return err
 	}
 	return f.Close()
-}
-
-// jsonValue renders row i of the column for the dead-letter file.
-func (c *colData) jsonValue(i int) any {
-	switch c.kind {
-	case kString:
-		return c.str[i]
-	case kBytes16:
-		if strings.HasSuffix(c.name, "_ip") {
-			a := netip.AddrFrom16([16]byte(c.b16[i])).Unmap()
-			return a.String()
-		}
-		return hex.EncodeToString(c.b16[i])
-	case kU8:
-		return c.u8[i]
-	case kU16:
-		return c.u16[i]
-	case kU32:
-		return c.u32[i]
-	case kU64:
-		return c.u64[i]
-	case kI64:
-		return c.i64[i]
-	case kTime:
-		return c.t[i]
-	case kNullU8:
-		if c.nu8[i] == nil {
-			return nil
-		}
-		return *c.nu8[i]
-	default:
-		return c.strs[i]
-	}
 }

@@ -1,6 +1,7 @@
 package clickhouse
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"time"
@@ -8,7 +9,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/delivery"
 )
 
-// outcome is how an inserter finished with a sealed batch.
+// outcome is how an inserter finished with a sealed batch's segments.
 type outcome uint8
 
 const (
@@ -17,38 +18,41 @@ const (
 	abandoned                   // refused and the dead-letter file failed: no record, not durable
 )
 
-// recorder writes the ingest_batches rows of batches whose rows are stored,
-// in each chain's seal order, and only then reports the batches durable.
+// recorder writes the ingest_batches rows of segments whose rows are
+// stored, in each chain's seal order, and only then reports the segments
+// durable.
 //
-// The inserters store the rows of sealed batches in any order and in groups
-// that mix chains; the ingest_batches rows must still form a gapless prefix
+// The inserters store batches in any order, and a batch holds segments of
+// several chains; the ingest_batches rows must still form a gapless prefix
 // of every chain (a chain's newest row is where Resume restarts). Keeping
 // that order here, in one goroutine that waits for nothing but its own
 // INSERT, means no inserter ever waits for another: an inserter that held
-// a batch while waiting for the record of its chain predecessor, itself
-// held by another inserter waiting the same way, stalled both for good.
+// a batch while waiting for the record of a chain predecessor, itself held
+// by another inserter waiting the same way, stalled both for good.
 type recorder struct {
 	st *Store
 
 	mu      sync.Mutex
-	arrived []*batch
+	arrived []*segment
 	closing bool
 	kick    chan struct{}
 	done    chan struct{}
 
 	// Owned by run.
-	waiting map[*Sink][]*batch
+	waiting map[*Sink][]*segment
+	conn    nativeConn
+	table   recordRows
 }
 
 func newRecorder(st *Store) *recorder {
-	return &recorder{st: st, kick: make(chan struct{}, 1), done: make(chan struct{}), waiting: map[*Sink][]*batch{}}
+	return &recorder{st: st, kick: make(chan struct{}, 1), done: make(chan struct{}), waiting: map[*Sink][]*segment{}}
 }
 
-// finished hands over a batch an inserter is done with. It never blocks.
-func (r *recorder) finished(b *batch, o outcome) {
-	b.outcome = o
+// finished hands over a segment an inserter is done with. It never blocks.
+func (r *recorder) finished(seg *segment, o outcome) {
+	seg.outcome = o
 	r.mu.Lock()
-	r.arrived = append(r.arrived, b)
+	r.arrived = append(r.arrived, seg)
 	r.mu.Unlock()
 	r.wake()
 }
@@ -71,22 +75,23 @@ func (r *recorder) wake() {
 
 func (r *recorder) run() {
 	defer close(r.done)
+	defer r.conn.close()
 	for {
 		<-r.kick
 		r.mu.Lock()
 		arrived, closing := r.arrived, r.closing
 		r.arrived = nil
 		r.mu.Unlock()
-		for _, b := range arrived {
-			r.waiting[b.owner] = append(r.waiting[b.owner], b)
-			if b.outcome == abandoned {
-				b.settle() // not durable; it stays in waiting, holding its chain
+		for _, seg := range arrived {
+			r.waiting[seg.owner] = append(r.waiting[seg.owner], seg)
+			if seg.outcome == abandoned {
+				seg.settle() // not durable; it stays in waiting, holding its chain
 			}
 		}
 		for {
 			record, settled := r.next()
-			for _, b := range settled {
-				b.settle()
+			for _, seg := range settled {
+				seg.settle()
 			}
 			if len(record) == 0 {
 				break
@@ -99,29 +104,29 @@ func (r *recorder) run() {
 	}
 }
 
-// next takes, from every chain, the batches that follow its last recorded
+// next takes, from every chain, the segments that follow its last recorded
 // one without a gap: those whose rows are stored are to be recorded (in
-// one INSERT), dead-lettered ones are settled at once. An abandoned batch
+// one INSERT), dead-lettered ones are settled at once. An abandoned segment
 // stops its chain: a record after it would tell Resume that its events
 // are stored.
-func (r *recorder) next() (record, settled []*batch) {
-	for s, bs := range r.waiting {
-		slices.SortFunc(bs, func(a, b *batch) int { return compareSeq(a.seq, b.seq) })
+func (r *recorder) next() (record, settled []*segment) {
+	for s, segs := range r.waiting {
+		slices.SortFunc(segs, func(a, b *segment) int { return compareSeq(a.seq, b.seq) })
 		k := 0
-		for k < len(bs) && bs[k].seq == s.recordedSeq+1 && bs[k].outcome != abandoned {
-			switch bs[k].outcome {
+		for k < len(segs) && segs[k].seq == s.recordedSeq+1 && segs[k].outcome != abandoned {
+			switch segs[k].outcome {
 			case rowsStored:
-				record = append(record, bs[k])
+				record = append(record, segs[k])
 			case deadLettered:
-				settled = append(settled, bs[k])
+				settled = append(settled, segs[k])
 			}
-			s.recordedSeq = bs[k].seq
+			s.recordedSeq = segs[k].seq
 			k++
 		}
-		if k == len(bs) {
+		if k == len(segs) {
 			delete(r.waiting, s)
 		} else {
-			r.waiting[s] = bs[k:]
+			r.waiting[s] = segs[k:]
 		}
 	}
 	return record, settled
@@ -137,36 +142,44 @@ func compareSeq(a, b uint64) int {
 	return 0
 }
 
-// record inserts the batches' ingest_batches rows as one block, retrying
+// record inserts the segments' ingest_batches rows as one block, retrying
 // with the same rows and token until ClickHouse takes them, then reports
-// the batches durable. Their rows are stored whatever happens here: a
-// refusal no retry can fix is logged and counted, and the batches are
+// the segments durable. Their rows are stored whatever happens here: a
+// refusal no retry can fix is logged and counted, and the segments are
 // still reported durable (Verify shows the missing records).
-func (r *recorder) record(bs []*batch) {
+func (r *recorder) record(segs []*segment) {
 	st := r.st
-	token := newGroup(bs).token + "-batch"
+	ids := make([]*segment, len(segs))
+	copy(ids, segs)
+	token := batchToken(ids) + "-batch"
 	at := time.Now().UTC()
+	r.table.reset()
+	for _, seg := range segs {
+		r.table.add(seg, at)
+	}
 	retry := delivery.NewBackoff(100*time.Millisecond, time.Duration(st.cfg.MaxRetryBackoff))
 	for attempt := 0; ; attempt++ {
-		err := st.insertBatchRecords(bs, token, at)
+		err := r.conn.insert(context.Background(), st.cfg, "ingest_batches", &r.table, token)
 		if err == nil {
 			break
 		}
+		r.conn.close()
 		if !Retriable(err) {
 			st.m.failures.WithLabelValues("false").Inc()
-			st.log.Error().Err(err).Int("batches", len(bs)).
+			st.log.Error().Err(err).Int("batches", len(segs)).
 				Msg("clickhouse refused the ingest_batches rows; the batches' rows are stored but their hash chain records are missing")
 			break
 		}
 		st.m.failures.WithLabelValues("true").Inc()
 		if attempt == 0 || attempt%20 == 0 {
-			st.log.Warn().Err(err).Int("batches", len(bs)).Int("attempt", attempt+1).
+			st.log.Warn().Err(err).Int("batches", len(segs)).Int("attempt", attempt+1).
 				Msg("clickhouse insert of ingest_batches rows failed; retrying the same rows")
 		}
 		retry.Wait()
 	}
-	for _, b := range bs {
-		st.m.latency.Observe(time.Since(b.sealedAt).Seconds())
-		b.settle()
+	st.m.rows.WithLabelValues("ingest_batches").Add(float64(len(segs)))
+	for _, seg := range segs {
+		st.m.latency.Observe(time.Since(seg.sealedAt).Seconds())
+		seg.settle()
 	}
 }

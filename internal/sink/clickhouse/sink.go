@@ -8,7 +8,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -23,58 +23,42 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
 
-// Sink writes events to ClickHouse in large columnar batches.
+// Store writes events to ClickHouse in large columnar batches, for every
+// hash chain written through it (one for the single-host collector, one
+// per Kafka partition for a writer).
 //
-// Write copies the events into the open batch and returns; a batch is sealed
-// when it reaches batch_size rows or flush_interval age and handed to one of
-// the inserters, which retry it until ClickHouse takes it or refuses it for
-// good; then the durable callbacks of the writes it holds run. When every
-// inserter is busy and max_pending_batches are waiting, Write blocks: the
-// pipeline, and through it the listeners, slow down instead of dropping.
-// Close seals what is open and waits for the inserters.
+// Sinks (one per chain) add their events to the store's one open batch,
+// as typed native columns; the batch is sealed when it reaches batch_size
+// rows or flush_interval age and handed to one of the inserters, which send
+// its tables as one INSERT each (ch-go, the native protocol, no conversion
+// at send time) and retry them until ClickHouse takes them or refuses them
+// for good. Within a sealed batch, each chain's rows form a segment: the
+// unit of the hash chain, with its own batch id, content hash and
+// ingest_batches row, which the recorder writes once the rows are in. When
+// every inserter is busy and max_pending_batches are waiting, Write blocks:
+// the pipeline, and through it the listeners, slow down instead of
+// dropping. Batches are reused once inserted, so a steady stream allocates
+// nothing per batch.
 //
-// Batches hold events in the order they were written, and their
-// ingest_batches rows are inserted in seal order (the rows themselves in
-// parallel), so the newest ingest_batches row of a chain marks a point
-// before which every event is stored: Resume reports it after a restart.
-type Sink struct {
-	*Store
-	chainID   string
-	ownStore  bool // Shutdown closes the store too
-	batchSize int
-
-	mu     sync.Mutex
-	open   *batch
-	opened time.Time
-	chain  [32]byte // chain_sha256 of the last sealed batch
-	seq    uint64
-	// recordedSeq is the seq of the newest batch the recorder has settled
-	// (recorded or dead-lettered); only the recorder touches it.
-	recordedSeq uint64
-	resumeLast  [16]byte // last_event_id of the newest ingest_batches row
-	haveResume  bool
-	stop        chan struct{}
-	wg          sync.WaitGroup // the ticker
-	inflight    sync.WaitGroup // sealed batches not yet stored
-	closed      bool
-}
-
-// Store is one connection to ClickHouse with its metrics, shared by every
-// hash chain written through it. It also keeps policy_rules current.
+// clickhouse-go serves the DDL, the queries and policy_rules.
 type Store struct {
 	cfg     Config
-	conn    driver.Conn
+	conn    driver.Conn // DDL, queries, policy_rules
 	version string
 	log     zerolog.Logger
 	m       *metrics
 
-	// pending holds sealed batches of every sink for the inserters, which
-	// take as many as fit in batch_size rows into one INSERT.
+	mu     sync.Mutex
+	open   *batch
+	opened time.Time
+	closed bool
+
+	// pending holds sealed batches for the inserters.
 	pending   chan *batch
 	pendingMu sync.RWMutex // senders hold it shared; Close exclusive
-	closed    bool
 	ins       sync.WaitGroup
 	rec       *recorder
+	free      chan *batch // inserted batches, for reuse
 
 	catalogMu      sync.Mutex
 	catalogPending *enrich.Index
@@ -84,27 +68,59 @@ type Store struct {
 	closeOnce      sync.Once
 }
 
-// batch is a sealed or open unit of insertion: rows for dcf_events and
-// raw_unparsed, and the ingest_batches row that records them.
-type batch struct {
-	id       [16]byte
-	seq      uint64
-	events   *table
-	unparsed *table
-	arena    arena
-	first    [16]byte
-	last     [16]byte
-	content  [32]byte
-	prev     [32]byte
-	chain    [32]byte
-	sealedAt time.Time
-	waiters  []*waiter
-	owner    *Sink
-	outcome  outcome // set when the inserter is done with it
+// Sink writes one hash chain through a store. One writer per chain at a
+// time.
+type Sink struct {
+	*Store
+	chainID  string
+	ownStore bool // Shutdown closes the store too
+
+	// Guarded by Store.mu.
+	chain     [32]byte // chain_sha256 of the last sealed segment
+	seq       uint64
+	openSeg   *segment // this chain's segment of the open batch
+	shutdown  bool
+	inflight  sync.WaitGroup // sealed segments not yet settled
+	resumeEnd [16]byte       // last_event_id of the newest ingest_batches row
+	resumeOK  bool
+	// recordedSeq is the seq of the newest segment the recorder has
+	// settled (recorded or dead-lettered); only the recorder touches it.
+	recordedSeq uint64
 }
 
-// waiter runs one Write's durable callback once every batch holding part of
-// that Write is stored.
+// batch is the open or a sealed unit of insertion: rows for dcf_events
+// and raw_unparsed, and the chains' segments of them.
+type batch struct {
+	events   eventRows
+	unparsed unparsedRows
+	// Segment of each row (index into segs), per table.
+	eventSeg, unparsedSeg []uint16
+	segs                  []*segment
+	token                 string // insert_deduplication_token prefix
+	sealedAt              time.Time
+	done                  int // insert steps already accepted, so a retry resumes
+}
+
+// segment is one chain's rows of a batch: a batch in the hash chain's
+// terms, one ingest_batches row.
+type segment struct {
+	owner          *Sink
+	idx            uint16 // in its batch's segs
+	seq            uint64
+	id             [16]byte
+	first, last    [16]byte
+	events, failed int // rows in dcf_events and raw_unparsed
+	content, prev  [32]byte
+	chain          [32]byte
+	sealedAt       time.Time
+	waiters        []*waiter
+	outcome        outcome // set when the inserter is done with its batch
+}
+
+func (s *segment) rows() int { return s.events + s.failed }
+
+// waiter runs one Write's durable callback once every segment holding
+// part of that Write is settled.
 type waiter struct {
 	refs atomic.Int32
 	fn   func()
@@ -116,7 +132,16 @@ func (w *waiter) release() {
 	}
 }
 
-func (b *batch) rows() int { return b.events.rows + b.unparsed.rows }
+func (b *batch) rows() int { return b.events.rows() + b.unparsed.rows() }
+
+func (b *batch) reset() {
+	b.events.reset()
+	b.unparsed.reset()
+	b.eventSeg, b.unparsedSeg = b.eventSeg[:0], b.unparsedSeg[:0]
+	clear(b.segs)
+	b.segs = b.segs[:0]
+	b.token, b.done = "", 0
+}
 
 // New opens a store and a sink writing the chain cfg.ChainID through it;
 // closing the sink closes the store.
@@ -125,7 +150,7 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog
 	if err != nil {
 		return nil, err
 	}
-	s, err := st.NewSink(ctx, cfg.ChainID, 1)
+	s, err := st.NewSink(ctx, cfg.ChainID)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -135,61 +160,67 @@ func New(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog
 }
 
 // OpenStore connects, refuses a server older than MinServerVersion,
-// migrates the schema when create_schema is on, and starts the background
-// writer of policy_rules.
+// migrates the schema when create_schema is on, and starts the inserters,
+// the recorder and the background writer of policy_rules.
 func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer, log zerolog.Logger) (*Store, error) {
 	conn, err := Open(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	st := &Store{cfg: cfg, conn: conn, log: log.With().Str("sink", "clickhouse").Logger(), m: newMetrics(reg),
-		catalogKick: make(chan struct{}, 1), quit: make(chan struct{}), pending: make(chan *batch, cfg.MaxPendingBatches)}
+		catalogKick: make(chan struct{}, 1), quit: make(chan struct{}),
+		pending: make(chan *batch, cfg.MaxPendingBatches), free: make(chan *batch, cfg.MaxPendingBatches+cfg.Inserters+1)}
 	if err := st.start(ctx); err != nil {
 		conn.Close()
 		return nil, err
 	}
+	// The inserters' connections are checked now, so that a wrong password
+	// or TLS setting stops the collector at start rather than in a retry
+	// loop.
+	probe, err := dialNative(ctx, cfg)
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	probe.Close()
 	st.rec = newRecorder(st)
 	go st.rec.run()
 	for range cfg.Inserters {
 		st.ins.Add(1)
 		go st.inserter()
 	}
+	st.open = st.newBatch()
+	st.bg.Add(1)
+	go st.ticker()
 	return st, nil
 }
 
 // NewSink starts a sink that writes the hash chain chainID, continuing it
-// where ClickHouse says it stopped. One writer per chain at a time.
-//
-// share is the number of sinks writing through the store at once (a Kafka
-// writer's partitions). They split batch_size, so that the rows buffered
-// stay about those of one sink whatever the partition count; the inserters
-// put the sealed batches of all of them into shared INSERTs of up to
-// batch_size rows, so ClickHouse still sees large blocks.
-func (st *Store) NewSink(ctx context.Context, chainID string, share int) (*Sink, error) {
-	share = max(share, 1)
-	s := &Sink{Store: st, chainID: chainID, stop: make(chan struct{}),
-		batchSize: max(st.cfg.BatchSize/share, min(st.cfg.BatchSize, 1000))}
+// where ClickHouse says it stopped.
+func (st *Store) NewSink(ctx context.Context, chainID string) (*Sink, error) {
+	s := &Sink{Store: st, chainID: chainID}
 	if err := s.loadChain(ctx); err != nil {
 		return nil, err
 	}
 	s.recordedSeq = s.seq
-	s.open = s.newBatch()
-	s.wg.Add(1)
-	go s.ticker()
 	return s, nil
 }
 
 // Close is Shutdown without a deadline.
 func (st *Store) Close() error { return st.Shutdown(context.Background()) }
 
-// Shutdown inserts the batches still queued (close the sinks first), until
-// ctx ends; then it stops the background writers (the newest policy_rules
-// snapshot gets one last try) and closes the connection.
+// Shutdown seals the open batch and inserts what is queued, until ctx ends
+// (close the sinks first); then it stops the background writers (the
+// newest policy_rules snapshot gets one last try) and closes the
+// connection.
 func (st *Store) Shutdown(ctx context.Context) error {
 	var err error
 	st.closeOnce.Do(func() {
-		st.pendingMu.Lock()
+		st.mu.Lock()
+		st.sealLocked()
 		st.closed = true
+		st.mu.Unlock()
+		st.pendingMu.Lock()
 		close(st.pending)
 		st.pendingMu.Unlock()
 		done := make(chan struct{})
@@ -202,7 +233,7 @@ func (st *Store) Shutdown(ctx context.Context) error {
 		select {
 		case <-done:
 		case <-ctx.Done():
-			err = fmt.Errorf("clickhouse: shutdown deadline passed with %d batches not inserted", len(st.pending)+1)
+			err = errors.Join(err, fmt.Errorf("clickhouse: shutdown deadline passed with %d batches not inserted", len(st.pending)+1))
 			st.log.Error().Err(err).Msg("closing with batches outstanding; they were not reported durable")
 		}
 		close(st.quit)
@@ -212,7 +243,8 @@ func (st *Store) Shutdown(ctx context.Context) error {
 	return err
 }
 
-// Open connects to ClickHouse as configured and checks the connection.
+// Open connects clickhouse-go (DDL, queries) as configured and checks the
+// connection.
 func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 	pw, err := cfg.password()
 	if err != nil {
@@ -220,7 +252,7 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 	}
 	conns := cfg.MaxConnections
 	if conns == 0 {
-		conns = cfg.Inserters + 2
+		conns = 4
 	}
 	opts := &clickhouse.Options{
 		Addr:            cfg.Addresses,
@@ -253,27 +285,27 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 	return conn, nil
 }
 
-func (s *Store) start(ctx context.Context) error {
-	v, err := s.conn.ServerVersion()
+func (st *Store) start(ctx context.Context) error {
+	v, err := st.conn.ServerVersion()
 	if err != nil {
 		return fmt.Errorf("clickhouse server version: %w", err)
 	}
-	s.version = fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch)
+	st.version = fmt.Sprintf("%d.%d.%d", v.Version.Major, v.Version.Minor, v.Version.Patch)
 	if err := CheckServerVersion(int(v.Version.Major), int(v.Version.Minor)); err != nil {
-		return fmt.Errorf("clickhouse %v: server %s: %w", s.cfg.Addresses, s.version, err)
+		return fmt.Errorf("clickhouse %v: server %s: %w", st.cfg.Addresses, st.version, err)
 	}
-	s.log.Info().Str("server", s.version).Str("database", s.cfg.Database).Msg("clickhouse connected")
-	if *s.cfg.CreateSchema {
-		applied, err := migrate(ctx, s.conn, s.version, Options{Database: s.cfg.Database, RetentionDays: s.cfg.RetentionDays, Cluster: s.cfg.Cluster})
+	st.log.Info().Str("server", st.version).Str("database", st.cfg.Database).Msg("clickhouse connected")
+	if *st.cfg.CreateSchema {
+		applied, err := migrate(ctx, st.conn, st.version, Options{Database: st.cfg.Database, RetentionDays: st.cfg.RetentionDays, Cluster: st.cfg.Cluster})
 		if err != nil {
 			return fmt.Errorf("clickhouse schema: %w", err)
 		}
 		if len(applied) > 0 {
-			s.log.Info().Uints32("migrations", applied).Msg("clickhouse schema migrated")
+			st.log.Info().Uints32("migrations", applied).Msg("clickhouse schema migrated")
 		}
 	}
-	s.bg.Add(1)
-	go s.catalogWriter()
+	st.bg.Add(1)
+	go st.catalogWriter()
 	return nil
 }
 
@@ -291,8 +323,8 @@ func (s *Sink) loadChain(ctx context.Context) error {
 			return fmt.Errorf("clickhouse: read ingest_batches: %w", err)
 		}
 		copy(s.chain[:], chain)
-		copy(s.resumeLast[:], last)
-		s.haveResume = len(last) == 16
+		copy(s.resumeEnd[:], last)
+		s.resumeOK = len(last) == 16
 	}
 	return rows.Err()
 }
@@ -301,169 +333,221 @@ func (s *Sink) loadChain(ctx context.Context) error {
 // partition) that this chain's newest ingest_batches row covers; every
 // earlier one is stored.
 func (s *Sink) Resume(_ context.Context, spoolID [8]byte) (uint64, bool, error) {
-	if !s.haveResume || [8]byte(s.resumeLast[:8]) != spoolID {
+	if !s.resumeOK || [8]byte(s.resumeEnd[:8]) != spoolID {
 		return 0, false, nil
 	}
-	return binary.BigEndian.Uint64(s.resumeLast[8:]), true, nil
+	return binary.BigEndian.Uint64(s.resumeEnd[8:]), true, nil
 }
 
 func (s *Sink) Name() string { return "clickhouse" }
 
-func (s *Sink) newBatch() *batch {
-	return &batch{
-		events:   newTable("dcf_events", eventFields, eventColumns, s.batchSize),
-		unparsed: newTable("raw_unparsed", unparsedFields, unparsedColumns, 0),
+func (st *Store) newBatch() *batch {
+	select {
+	case b := <-st.free:
+		return b
+	default:
+		return &batch{}
 	}
 }
 
 // Write adds the events to the open batch, sealing it when full. It blocks
 // only while the inserters are behind.
 func (s *Sink) Write(ctx context.Context, events []parse.Event, durable func()) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
+	st := s.Store
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	if s.shutdown || st.closed {
 		return errors.New("clickhouse sink is closed")
 	}
 	w := &waiter{fn: durable}
 	w.refs.Store(1)
 	defer w.release()
-	var joined *batch
+	var joined *segment
 	for i := range events {
 		e := &events[i]
-		b := s.open
-		if joined != b {
-			w.refs.Add(1)
-			b.waiters = append(b.waiters, w)
-			joined = b
-		}
+		b := st.open
 		if b.rows() == 0 {
-			s.opened = time.Now()
-			b.first = e.EventID
+			st.opened = time.Now()
 		}
-		b.last = e.EventID
+		seg := s.segmentLocked(b)
+		if joined != seg {
+			w.refs.Add(1)
+			seg.waiters = append(seg.waiters, w)
+			joined = seg
+		}
+		if seg.rows() == 0 {
+			seg.first = e.EventID
+		}
+		seg.last = e.EventID
 		if e.Status == parse.StatusFailed {
-			b.unparsed.add(e, &b.arena)
+			b.unparsed.add(e)
+			b.unparsedSeg = append(b.unparsedSeg, seg.idx)
+			seg.failed++
 		} else {
-			b.events.add(e, &b.arena)
+			b.events.add(e)
+			b.eventSeg = append(b.eventSeg, seg.idx)
+			seg.events++
 		}
-		if b.rows() >= s.batchSize {
-			if err := s.sealLocked(); err != nil {
-				return err
-			}
+		if b.rows() >= st.cfg.BatchSize {
+			st.sealLocked()
 		}
 	}
 	return nil
 }
 
-// sealLocked closes the open batch, links it into the chain and queues it.
-func (s *Sink) sealLocked() error {
-	b := s.open
-	if b.rows() == 0 {
-		return nil
+// segmentLocked is the sink's segment of batch b, opened on its first row.
+func (s *Sink) segmentLocked(b *batch) *segment {
+	if s.openSeg != nil {
+		return s.openSeg
 	}
-	s.seq++
-	b.seq = s.seq
-	b.sealedAt = time.Now()
-	b.owner = s
-	b.id = batchID(b)
-	for _, t := range []*table{b.events, b.unparsed} {
-		ids := t.column("batch_id")
-		for i := range ids.b16 {
-			ids.b16[i] = b.id[:]
-		}
+	if len(b.segs) == 1<<16 {
+		panic("clickhouse: more chains in one batch than a segment index holds")
 	}
-	b.content = contentHash(b)
-	b.prev = s.chain
-	b.chain = chainHash(b.prev, b.content)
-	s.chain = b.chain
-	s.open = s.newBatch()
-	return s.enqueue(b)
+	s.openSeg = &segment{owner: s, idx: uint16(len(b.segs))}
+	b.segs = append(b.segs, s.openSeg)
+	return s.openSeg
 }
 
-// enqueue hands a sealed batch to the store's inserters, waiting while
+// sealLocked closes the open batch: each segment gets the next place in
+// its chain, its batch id, content and chain hashes; the rows get their
+// segment's batch id; the batch is queued for the inserters.
+func (st *Store) sealLocked() {
+	b := st.open
+	if b.rows() == 0 {
+		return
+	}
+	now := time.Now()
+	b.sealedAt = now
+	ids := make([][16]byte, len(b.segs))
+	for i, seg := range b.segs {
+		s := seg.owner
+		s.openSeg = nil
+		s.seq++
+		seg.seq = s.seq
+		seg.sealedAt = now
+		seg.id = segmentID(seg)
+		ids[i] = seg.id
+		seg.prev = s.chain
+		s.inflight.Add(1)
+	}
+	for i, k := range b.eventSeg {
+		b.events.batchID.ColFixedStr16[i] = ids[k]
+	}
+	for i, k := range b.unparsedSeg {
+		b.unparsed.batchID.ColFixedStr16[i] = ids[k]
+	}
+	contentHashes(b)
+	for _, seg := range b.segs {
+		seg.chain = chainHash(seg.prev, seg.content)
+		seg.owner.chain = seg.chain
+	}
+	b.token = batchToken(b.segs)
+	st.open = st.newBatch()
+	st.enqueue(b)
+}
+
+// enqueue hands a sealed batch to the inserters, waiting while
 // max_pending_batches are queued: the pipeline, and through it the
 // listeners, slow down instead of dropping. The batch is sealed and
-// chained, so it is queued even past a cancelled context.
-func (s *Sink) enqueue(b *batch) error {
-	st := s.Store
+// chained, so it is queued even past a cancelled context. (Only the store's
+// Shutdown closes the queue, after its own last seal, and no Write or
+// seal runs after that.)
+func (st *Store) enqueue(b *batch) {
 	st.pendingMu.RLock()
 	defer st.pendingMu.RUnlock()
-	if st.closed {
-		return errors.New("clickhouse store is closed; the batch stays with its source")
-	}
-	s.inflight.Add(1)
 	st.m.pending.Inc()
 	st.m.batchRows.Observe(float64(b.rows()))
 	select {
 	case st.pending <- b:
-		return nil
+		return
 	default:
 	}
 	st.m.blocked.Inc()
 	st.pending <- b
-	return nil
 }
 
-// batchID is deterministic in the rows the batch holds, so the same rows
-// retried carry the same id (and the same insert_deduplication_token).
-func batchID(b *batch) [16]byte {
+// segmentID is deterministic in the rows the segment holds, so the same
+// rows retried carry the same id (and the same insert_deduplication_token).
+func segmentID(seg *segment) [16]byte {
 	h := sha256.New()
-	h.Write(b.first[:])
-	h.Write(b.last[:])
+	h.Write(seg.first[:])
+	h.Write(seg.last[:])
 	var n [8]byte
-	binary.BigEndian.PutUint64(n[:], uint64(b.rows()))
+	binary.BigEndian.PutUint64(n[:], uint64(seg.rows()))
 	h.Write(n[:])
 	var id [16]byte
 	copy(id[:], h.Sum(nil))
 	return id
 }
 
-// contentHash is SHA-256 over the batch's rows in event_id order: for each
-// row its event_id (16 bytes), the length of its raw line (8 bytes, big
-// endian) and the raw line. Verify recomputes it from what ClickHouse holds.
-func contentHash(b *batch) [32]byte {
-	type row struct {
-		id  []byte
-		raw string
-	}
-	byID := func(a, b row) int { return bytes.Compare(a.id, b.id) }
-	var parts [2][]row
-	for k, t := range []*table{b.events, b.unparsed} {
-		ids, raws := t.column("event_id"), t.column("raw")
-		parts[k] = make([]row, len(ids.b16))
-		for i := range ids.b16 {
-			parts[k][i] = row{ids.b16[i], raws.str[i]}
-		}
-	}
-	// Each table holds its rows in spool order, which is event_id order:
-	// merging the two is enough. Anything else is sorted.
-	var rows []row
-	if slices.IsSortedFunc(parts[0], byID) && slices.IsSortedFunc(parts[1], byID) {
-		rows = make([]row, 0, len(parts[0])+len(parts[1]))
-		a, u := parts[0], parts[1]
-		for len(a) > 0 && len(u) > 0 {
-			if byID(a[0], u[0]) <= 0 {
-				rows, a = append(rows, a[0]), a[1:]
-			} else {
-				rows, u = append(rows, u[0]), u[1:]
-			}
-		}
-		rows = append(append(rows, a...), u...)
-	} else {
-		rows = append(parts[0], parts[1]...)
-		slices.SortFunc(rows, byID)
+// batchToken names a batch's INSERTs for deduplication: its segment's id
+// when it has one, else a hash of its segments' ids in order.
+func batchToken(segs []*segment) string {
+	if len(segs) == 1 {
+		return hex.EncodeToString(segs[0].id[:])
 	}
 	h := sha256.New()
-	var n [8]byte
-	for _, r := range rows {
-		h.Write(r.id)
-		binary.BigEndian.PutUint64(n[:], uint64(len(r.raw)))
-		h.Write(n[:])
-		h.Write([]byte(r.raw))
+	for _, seg := range segs {
+		h.Write(seg.id[:])
 	}
-	var out [32]byte
-	copy(out[:], h.Sum(nil))
-	return out
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
+
+// contentHashes sets each segment's content hash: SHA-256 over its rows in
+// event_id order, for each row its event_id (16 bytes), the length of its
+// raw line (8 bytes, big endian) and the raw line. Verify recomputes it
+// from what ClickHouse holds. Each table holds a chain's rows in the order
+// written, which is event_id order: merging the two is enough.
+func contentHashes(b *batch) {
+	type cursor struct {
+		ids  *fixed16
+		raw  *strCol
+		segs []uint16
+		i    int
+	}
+	evID, evRaw := b.events.idAndRaw()
+	unID, unRaw := b.unparsed.idAndRaw()
+	for k, seg := range b.segs {
+		tables := [2]cursor{{evID, evRaw, b.eventSeg, 0}, {unID, unRaw, b.unparsedSeg, 0}}
+		next := func(c *cursor) bool {
+			for c.i < len(c.segs) && int(c.segs[c.i]) != k {
+				c.i++
+			}
+			return c.i < len(c.segs)
+		}
+		h := sha256.New()
+		var n [8]byte
+		write := func(c *cursor) {
+			id := c.ids.Row(c.i)
+			raw := c.raw.RowBytes(c.i)
+			h.Write(id[:])
+			binary.BigEndian.PutUint64(n[:], uint64(len(raw)))
+			h.Write(n[:])
+			h.Write(raw)
+			c.i++
+		}
+		a, u := &tables[0], &tables[1]
+		for {
+			ha, hu := next(a), next(u)
+			if !ha && !hu {
+				break
+			}
+			switch {
+			case !hu:
+				write(a)
+			case !ha:
+				write(u)
+			default:
+				ia, iu := a.ids.Row(a.i), u.ids.Row(u.i)
+				if bytes.Compare(ia[:], iu[:]) <= 0 {
+					write(a)
+				} else {
+					write(u)
+				}
+			}
+		}
+		copy(seg.content[:], h.Sum(nil))
+	}
 }
 
 func chainHash(prev, content [32]byte) [32]byte {
@@ -471,257 +555,148 @@ func chainHash(prev, content [32]byte) [32]byte {
 }
 
 // ticker seals a batch that has waited flush_interval.
-func (s *Sink) ticker() {
-	defer s.wg.Done()
-	iv := time.Duration(s.cfg.FlushInterval)
+func (st *Store) ticker() {
+	defer st.bg.Done()
+	iv := time.Duration(st.cfg.FlushInterval)
 	t := time.NewTicker(max(iv/4, 5*time.Millisecond))
 	defer t.Stop()
 	for {
 		select {
-		case <-s.stop:
+		case <-st.quit:
 			return
 		case <-t.C:
-			s.mu.Lock()
-			if !s.closed && s.open.rows() > 0 && time.Since(s.opened) >= iv {
-				s.sealLocked()
+			st.mu.Lock()
+			if !st.closed && st.open.rows() > 0 && time.Since(st.opened) >= iv {
+				st.sealLocked()
 			}
-			s.mu.Unlock()
+			st.mu.Unlock()
 		}
 	}
 }
 
-// group is sealed batches, of one or several sinks, inserted together: one
-// INSERT per table for all their rows, then one for their ingest_batches
-// rows. A retry repeats the same group with the same tokens.
-type group struct {
-	batches []*batch
-	token   string // insert_deduplication_token prefix
-	done    int    // insert steps already accepted, so a retry resumes
-}
-
-func newGroup(batches []*batch) *group {
-	g := &group{batches: batches}
-	if len(batches) == 1 {
-		g.token = hex.EncodeToString(batches[0].id[:])
-		return g
-	}
-	h := sha256.New()
-	for _, b := range batches {
-		h.Write(b.id[:])
-	}
-	g.token = hex.EncodeToString(h.Sum(nil)[:16])
-	return g
-}
-
+// inserter sends sealed batches, one at a time, over a native connection
+// of its own.
 func (st *Store) inserter() {
 	defer st.ins.Done()
+	var c nativeConn
+	defer c.close()
 	for b := range st.pending {
-		batches, rows := []*batch{b}, b.rows()
-	more:
-		for rows < st.cfg.BatchSize {
-			select {
-			case nb, ok := <-st.pending:
-				if !ok {
-					break more
-				}
-				batches, rows = append(batches, nb), rows+nb.rows()
-			default:
-				break more
-			}
-		}
-		st.insert(newGroup(batches))
+		st.insert(&c, b)
 	}
 }
 
-// insert stores the group's rows, retrying retriable failures with
-// capped exponential backoff and jitter until they succeed, and hands its
-// batches to the recorder. A group that ClickHouse refuses for good is
-// split, so that only the batch at fault is dead-lettered.
-func (st *Store) insert(g *group) {
+// insert stores the batch's rows, retrying retriable failures with capped
+// exponential backoff and jitter until they succeed, and hands its
+// segments to the recorder; the batch is then free for reuse. A batch that
+// ClickHouse refuses for good goes to the dead-letter directory.
+func (st *Store) insert(c *nativeConn, b *batch) {
 	retry := delivery.NewBackoff(100*time.Millisecond, time.Duration(st.cfg.MaxRetryBackoff))
 	for attempt := 0; ; attempt++ {
-		err := st.insertOnce(g)
+		err := st.insertOnce(c, b)
 		if err == nil {
-			for _, b := range g.batches {
-				st.rec.finished(b, rowsStored)
-			}
+			st.finish(b, rowsStored)
 			return
 		}
+		c.close() // a failed INSERT leaves the connection in an unknown state
 		if !Retriable(err) {
 			st.m.failures.WithLabelValues("false").Inc()
-			if len(g.batches) > 1 && g.done == 0 {
-				for _, b := range g.batches {
-					st.insert(newGroup([]*batch{b}))
-				}
-				return
-			}
-			for _, b := range g.batches {
-				if st.deadLetter(b, err) {
-					st.rec.finished(b, deadLettered)
-				} else {
-					st.rec.finished(b, abandoned)
-				}
+			if st.deadLetter(b, err) {
+				st.finish(b, deadLettered)
+			} else {
+				st.finish(b, abandoned)
 			}
 			return
 		}
 		st.m.failures.WithLabelValues("true").Inc()
 		if attempt == 0 || attempt%20 == 0 {
-			st.log.Warn().Err(err).Int("batches", len(g.batches)).Int("rows", g.rows()).Int("attempt", attempt+1).
-				Msg("clickhouse insert failed; retrying the same batches")
+			st.log.Warn().Err(err).Int("rows", b.rows()).Int("chains", len(b.segs)).Int("attempt", attempt+1).
+				Msg("clickhouse insert failed; retrying the same batch")
 		}
 		retry.Wait()
 	}
 }
 
-func (g *group) rows() int {
-	n := 0
-	for _, b := range g.batches {
-		n += b.rows()
+// finish hands the batch's segments to the recorder and the batch back
+// for reuse.
+func (st *Store) finish(b *batch, o outcome) {
+	for _, seg := range b.segs {
+		st.rec.finished(seg, o)
 	}
-	return n
+	st.m.pending.Dec()
+	b.reset()
+	select {
+	case st.free <- b:
+	default:
+	}
 }
 
-// settle ends the batch's part in its sink's shutdown accounting and, unless
-// it was abandoned, runs the durable callbacks of the writes it completes.
-func (b *batch) settle() {
-	if b.outcome != abandoned {
-		for _, w := range b.waiters {
+func (st *Store) insertOnce(c *nativeConn, b *batch) error {
+	steps := []struct {
+		name string
+		t    tableRows
+	}{{"dcf_events", &b.events}, {"raw_unparsed", &b.unparsed}}
+	for b.done < len(steps) {
+		step := steps[b.done]
+		if step.t.rows() > 0 {
+			start := time.Now()
+			if err := c.insert(context.Background(), st.cfg, step.name, step.t, b.token+"-"+step.name); err != nil {
+				return err
+			}
+			st.m.insertDuration.WithLabelValues(step.name).Observe(time.Since(start).Seconds())
+			st.m.rows.WithLabelValues(step.name).Add(float64(step.t.rows()))
+		}
+		b.done++
+	}
+	return nil
+}
+
+// settle ends the segment's part in its sink's shutdown accounting and,
+// unless it was abandoned, runs the durable callbacks of the writes it
+// completes.
+func (seg *segment) settle() {
+	if seg.outcome != abandoned {
+		for _, w := range seg.waiters {
 			w.release()
 		}
 	}
-	b.waiters = nil
-	b.owner.Store.m.pending.Dec()
-	b.owner.inflight.Done()
-}
-
-func (st *Store) insertOnce(g *group) error {
-	steps := []func() error{
-		func() error { return st.insertTable(g, "dcf_events", func(b *batch) *table { return b.events }) },
-		func() error { return st.insertTable(g, "raw_unparsed", func(b *batch) *table { return b.unparsed }) },
-	}
-	for g.done < len(steps) {
-		if err := steps[g.done](); err != nil {
-			return err
-		}
-		g.done++
-	}
-	return nil
-}
-
-func (st *Store) insertCtx(token string) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Duration(st.cfg.InsertTimeout))
-	// Replays of the same block are dropped by the server, the blocks the
-	// rollup views would add included.
-	set := clickhouse.Settings{
-		"insert_deduplication_token":                         token,
-		"deduplicate_blocks_in_dependent_materialized_views": 1,
-	}
-	if st.cfg.Cluster != "" {
-		// The insert returns once every shard has its rows, not when
-		// they are queued on this server: durable means stored.
-		set["insert_distributed_sync"] = 1
-	}
-	return clickhouse.Context(ctx, clickhouse.WithSettings(set)), cancel
-}
-
-// insertTable sends one table's rows of every batch of the group as one
-// block.
-func (st *Store) insertTable(g *group, name string, pick func(*batch) *table) error {
-	var tables []*table
-	rows := 0
-	for _, b := range g.batches {
-		if t := pick(b); t.rows > 0 {
-			tables, rows = append(tables, t), rows+t.rows
-		}
-	}
-	if rows == 0 {
-		return nil
-	}
-	ctx, cancel := st.insertCtx(g.token + "-" + name)
-	defer cancel()
-	start := time.Now()
-	q := fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(st.cfg.Database), quoteIdent(name), joinIdents(tables[0].columnNames()))
-	pb, err := st.conn.PrepareBatch(ctx, q)
-	if err != nil {
-		return err
-	}
-	defer pb.Abort()
-	for i := range tables[0].cols {
-		for _, t := range tables {
-			if err := pb.Column(i).Append(t.cols[i].values()); err != nil {
-				return &encodeError{column: t.cols[i].name, err: err}
-			}
-		}
-	}
-	if err := pb.Send(); err != nil {
-		return err
-	}
-	st.m.insertDuration.WithLabelValues(name).Observe(time.Since(start).Seconds())
-	st.m.rows.WithLabelValues(name).Add(float64(rows))
-	return nil
-}
-
-// insertBatchRecords inserts the ingest_batches rows of the batches, as
-// one block deduplicated by token; at is their inserted_at.
-func (st *Store) insertBatchRecords(bs []*batch, token string, at time.Time) error {
-	ctx, cancel := st.insertCtx(token)
-	defer cancel()
-	cols := insertColumns(batchColumns)
-	pb, err := st.conn.PrepareBatch(ctx, fmt.Sprintf("INSERT INTO %s.ingest_batches (%s)", quoteIdent(st.cfg.Database), joinIdents(cols)))
-	if err != nil {
-		return err
-	}
-	defer pb.Abort()
-	row := make([]any, len(cols))
-	for _, b := range bs {
-		vals := map[string]any{
-			"chain_id": b.owner.chainID, "seq": b.seq, "batch_id": b.id[:], "inserted_at": at,
-			"first_event_id": b.first[:], "last_event_id": b.last[:],
-			"rows": uint32(b.events.rows), "unparsed_rows": uint32(b.unparsed.rows),
-			"content_sha256": b.content[:], "prev_sha256": b.prev[:], "chain_sha256": b.chain[:],
-		}
-		for i, c := range cols {
-			row[i] = vals[c]
-		}
-		if err := pb.Append(row...); err != nil {
-			return &encodeError{column: "ingest_batches", err: err}
-		}
-	}
-	return pb.Send()
+	seg.waiters = nil
+	seg.owner.inflight.Done()
 }
 
 // Close seals the open batch and waits until the inserters have written
-// everything or ctx ends; what is left then is reported, not hidden.
+// this chain's rows or ctx ends; what is left then is reported, not hidden.
 func (s *Sink) Close() error { return s.Shutdown(context.Background()) }
 
 // Shutdown is Close with a deadline.
 func (s *Sink) Shutdown(ctx context.Context) error {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	st := s.Store
+	st.mu.Lock()
+	if s.shutdown {
+		st.mu.Unlock()
 		return nil
 	}
-	err := s.sealLocked()
-	s.closed = true
-	s.mu.Unlock()
-	close(s.stop)
-	s.wg.Wait()
+	if s.openSeg != nil {
+		st.sealLocked()
+	}
+	s.shutdown = true
+	st.mu.Unlock()
+	var err error
 	done := make(chan struct{})
 	go func() { s.inflight.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-ctx.Done():
-		s.log.Error().Str("chain", s.chainID).Msg("shutdown deadline reached with clickhouse batches not yet inserted")
-		err = errors.Join(err, fmt.Errorf("clickhouse: chain %s: batches not inserted before the shutdown deadline", s.chainID))
+		st.log.Error().Str("chain", s.chainID).Msg("shutdown deadline reached with clickhouse batches not yet inserted")
+		err = fmt.Errorf("clickhouse: chain %s: batches not inserted before the shutdown deadline", s.chainID)
 	}
 	if s.ownStore {
-		err = errors.Join(err, s.Store.Shutdown(ctx))
+		err = errors.Join(err, st.Shutdown(ctx))
 	}
 	return err
 }
 
 func joinIdents(names []string) string {
-	var b bytes.Buffer
+	var b strings.Builder
 	for i, n := range names {
 		if i > 0 {
 			b.WriteString(", ")
