@@ -5,6 +5,7 @@
 #   make bench   Go benchmarks into bench/results/ (benchstat-readable)
 #   make bench-e2e  the collector and rsyslog end to end, side by side (bench/results/e2e-*)
 #   make bench-kafka  edge and writer collectors through Kafka (bench/results/kafka-*)
+#   make bench-schema  what each dcf_events schema variant costs the server (bench/results/schema-*)
 #   make demo    ClickHouse + collector + replayed gateway traffic, counts printed;
 #                ClickHouse keeps the data for the dashboards
 #   make dashboards  render dashboards/json from the Go definitions
@@ -22,7 +23,7 @@ BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt
 
 export GO
 
-.PHONY: all build run test vet unit terraform fuzz bench bench-e2e bench-kafka demo dashboards clean
+.PHONY: all build run test vet unit terraform fuzz bench bench-e2e bench-kafka bench-schema demo dashboards clean
 
 all: build
 
@@ -69,6 +70,9 @@ bench-kafka:
 
 bench-e2e:
 	bench/e2e.sh
+
+bench-schema:
+	bench/schema.sh
 
 # A local ClickHouse, a collector writing to it, the built-in corpus replayed,
 # per-rule counts printed.

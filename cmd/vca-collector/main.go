@@ -23,6 +23,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -152,6 +153,7 @@ func runCmd(args []string) error {
 	}
 	log := newLogger(cfg.Log)
 	maxprocs.Set(maxprocs.Logger(func(f string, a ...any) { log.Info().Msgf(f, a...) }))
+	setGCPercent(log)
 	log.Info().Str("version", version.String()).Str("config", *path).Msg("starting")
 
 	c, err := collector.New(cfg, log)
@@ -283,4 +285,19 @@ func schemaCmd(args []string, out io.Writer) error {
 		fmt.Fprintf(out, "\n%s;\n", sql)
 	}
 	return nil
+}
+
+// defaultGCPercent is the collector's GOGC unless the environment sets one.
+// Its heap is mostly long-lived batch and encode buffers that are reused,
+// so it allocates little once warm and a lower target costs little CPU
+// while cutting peak RSS by about a third at 100 000 events/s (bench/README.md);
+// VictoriaMetrics' components make the same choice.
+const defaultGCPercent = 30
+
+func setGCPercent(log zerolog.Logger) {
+	if os.Getenv("GOGC") != "" {
+		return
+	}
+	debug.SetGCPercent(defaultGCPercent)
+	log.Debug().Int("gogc", defaultGCPercent).Msg("garbage collection target set (GOGC overrides it)")
 }

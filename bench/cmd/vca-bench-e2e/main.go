@@ -277,6 +277,13 @@ func (r *runner) run(s Scenario) (Result, error) {
 	}
 
 	// Wait for the count to stop growing (or to reach what was sent).
+	// After an outage the sink's next retry can be a whole
+	// max_retry_backoff (30 s) away: wait past it before calling the
+	// count final.
+	quiet := 5 * time.Second
+	if s.OutageFor > 0 {
+		quiet = 40 * time.Second
+	}
 	deadline := time.Now().Add(8 * time.Minute)
 	var stored uint64
 	lastChange := time.Now()
@@ -287,13 +294,13 @@ func (r *runner) run(s Scenario) (Result, error) {
 		} else {
 			n = lineCount(outFile)
 		}
-		if n != stored {
+		if n > stored {
 			stored, lastChange = n, time.Now()
 		}
 		if n >= res.Sent && time.Since(lastChange) > 500*time.Millisecond {
 			break
 		}
-		if time.Since(lastChange) > 5*time.Second {
+		if time.Since(lastChange) > quiet {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)

@@ -60,7 +60,7 @@ func main() {
 	bin := flag.String("collector", "bin/vca-collector", "the collector binary")
 	chAddr := flag.String("clickhouse", "127.0.0.1:19300", "the ClickHouse server (native protocol)")
 	count := flag.Int("count", 1000000, "events to send")
-	profile := flag.String("profile", "", "write a 5-second CPU profile of the single writer here")
+	profile := flag.String("profile", "", "write 5-second CPU profiles of the single writer here and of the edge beside it (NAME-edge.pprof)")
 	batch := flag.Int("writer-batch", 0, "the writers' sinks.clickhouse.batch_size (0: the default)")
 	flag.Parse()
 	work, err := os.MkdirTemp("", "vca-bench-kafka-")
@@ -151,6 +151,12 @@ log: {level: warn}
 	if err := waitReady(admin); err != nil {
 		return ph, err
 	}
+	profiled := make(chan error, 1)
+	if b.profile != "" {
+		go func() { profiled <- fetchProfile(admin, strings.TrimSuffix(b.profile, ".pprof")+"-edge.pprof") }()
+	} else {
+		profiled <- nil
+	}
 	cpu0 := p.CPU()
 	start := time.Now()
 	sent, err := loadgen.Run(pool, loadgen.Options{Network: "tcp", Addr: addr, Count: count, First: 1})
@@ -168,6 +174,9 @@ log: {level: warn}
 	ph.CPUSeconds = p.CPU() - cpu0
 	ph.PeakRSSMiB = p.PeakMiB()
 	ph.Note = fmt.Sprintf("(sending took %.1f s, %.0f/s accepted)", sent.Elapsed.Seconds(), sent.Rate)
+	if err := <-profiled; err != nil {
+		return ph, err
+	}
 	finish(&ph)
 	return ph, nil
 }
@@ -199,6 +208,12 @@ log: {level: warn}
 	defer p.Stop()
 	if err := waitReady(admin); err != nil {
 		return ph, err
+	}
+	profiled := make(chan error, 1)
+	if b.profile != "" {
+		go func() { profiled <- fetchProfile(admin, strings.TrimSuffix(b.profile, ".pprof")+"-edge.pprof") }()
+	} else {
+		profiled <- nil
 	}
 	cpu0 := p.CPU()
 	start := time.Now()

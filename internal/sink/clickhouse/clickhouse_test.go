@@ -574,10 +574,13 @@ func TestDurableOnlyAfterInsertAndResume(t *testing.T) {
 	db := testch.Database(t, conn)
 	cfg := testConfigIn(t, addr, db)
 	cfg.BatchSize = 20
+	events := corpusEvents(t, 1000)
+	// Every batch of the corpus fits in the queue, so that the writes
+	// below return while the server is down.
+	cfg.MaxPendingBatches = len(events)/cfg.BatchSize + 1
 	s, _ := newSink(t, cfg)
 	kill()
 
-	events := corpusEvents(t, 1000)
 	var calls []atomic.Int32
 	calls = make([]atomic.Int32, (len(events)+6)/7)
 	for i := 0; i < len(events); i += 7 {

@@ -263,7 +263,7 @@ func Open(ctx context.Context, cfg Config) (driver.Conn, error) {
 		MaxIdleConns:    conns,
 		ConnMaxLifetime: time.Hour,
 	}
-	switch cfg.Compression {
+	switch cfg.wireCompression() {
 	case "lz4":
 		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
 	case "zstd":

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"time"
 
@@ -29,6 +30,7 @@ type Sink struct {
 	log  zerolog.Logger
 	m    *metrics
 	work chan *produce
+	free sync.Pool // of *produce
 	wg   sync.WaitGroup
 
 	closing   chan struct{} // closed by Shutdown: no more Writes
@@ -36,10 +38,13 @@ type Sink struct {
 	closeOnce sync.Once
 }
 
-// produce is one Write's records on their way to the brokers.
+// produce is one Write's records on their way to the brokers. Produces
+// are reused (Sink.free): encoding a batch then costs no allocation once
+// the buffers have grown to a batch's size.
 type produce struct {
 	msgs    []segkafka.Message
 	buf     []byte
+	offs    []int
 	durable func()
 }
 
@@ -91,23 +96,28 @@ func (s *Sink) Name() string { return "kafka" }
 // Write encodes the events into records and hands them to a producer; it
 // blocks while in_flight batches are already waiting for acks.
 func (s *Sink) Write(ctx context.Context, events []parse.Event, durable func()) error {
-	p := &produce{msgs: make([]segkafka.Message, len(events)), durable: durable}
-	var offs []int
+	p, _ := s.free.Get().(*produce)
+	if p == nil {
+		p = &produce{}
+	}
+	p.durable = durable
+	p.buf, p.offs = p.buf[:0], p.offs[:0]
 	for i := range events {
 		e := &events[i]
 		start := len(p.buf)
 		p.buf = stream.AppendKey(p.buf, e)
 		mid := len(p.buf)
 		p.buf = stream.AppendValue(p.buf, e)
-		offs = append(offs, start, mid, len(p.buf))
+		p.offs = append(p.offs, start, mid, len(p.buf))
 	}
 	// Slice after encoding: the buffer moved while it grew.
+	p.msgs = slices.Grow(p.msgs[:0], len(events))[:len(events)]
 	for i := range p.msgs {
-		k, v, end := offs[3*i], offs[3*i+1], offs[3*i+2]
+		k, v, end := p.offs[3*i], p.offs[3*i+1], p.offs[3*i+2]
+		p.msgs[i] = segkafka.Message{Value: p.buf[v:end:end]}
 		if v > k {
 			p.msgs[i].Key = p.buf[k:v:v]
 		}
-		p.msgs[i].Value = p.buf[v:end:end]
 	}
 	select {
 	case s.work <- p:
@@ -133,6 +143,10 @@ func (s *Sink) producer() {
 			p.durable()
 		}
 		s.m.inFlight.Dec()
+		// WriteMessages has returned for every record: kafka-go holds
+		// none of them any more.
+		p.durable = nil
+		s.free.Put(p)
 	}
 }
 
