@@ -16,7 +16,8 @@ BIN      := bin/vca-collector
 VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -s -w -X github.com/openclaw-vca/openclaw-vca/internal/version.Version=$(VERSION)
 CONFIG   ?= examples/collector.yaml
-FUZZTIME ?= 10s
+# FUZZTIME is per fuzz target in make test; a long run: make fuzz FUZZTIME=10m
+FUZZTIME ?= 6s
 BENCHCOUNT ?= 6
 BENCHTIME  ?= 1s
 BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt

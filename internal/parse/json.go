@@ -2,6 +2,7 @@ package parse
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"net/netip"
 	"strconv"
 	"time"
@@ -274,6 +275,14 @@ func appendQuotedBytes(dst, s []byte) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight plain ASCII bytes at a time (most of a raw line).
+		if i+8 <= len(s) {
+			w := binary.LittleEndian.Uint64(s[i:])
+			if jsonSpecial(w)|w&0x8080808080808080 == 0 {
+				i += 8
+				continue
+			}
+		}
 		c := s[i]
 		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
 			i++
