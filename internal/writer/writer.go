@@ -26,6 +26,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -374,10 +375,19 @@ func (w *Writer) primeWindow(ctx context.Context, part int, start int64, dec *st
 	}
 	var e parse.Event
 	n := 0
-	for {
+	for waited := 0; ; {
 		fctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 		msg, err := r.FetchMessage(fctx)
 		cancel()
+		if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+			// A slow broker or a loaded host: the records are there (they
+			// precede the committed offset), so wait for them rather than
+			// store an edge's copies twice. The partition shows as
+			// stalled meanwhile.
+			waited++
+			log.Warn().Int("read", n).Int("waited_s", waited*10).Msg("still reading the dedupe window back before consuming")
+			continue
+		}
 		if err != nil {
 			log.Warn().Err(err).Int("read", n).Msg("could not read the dedupe window back; duplicates an edge produced just before it may be stored twice")
 			return seen
