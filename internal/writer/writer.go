@@ -248,14 +248,15 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 	}
 	cm := newCommitter(gen, w.cfg.Topic, part, w.m, log)
 	defer cm.stop()
-	state.lastRead.Store(time.Now().UnixNano())
-	state.cm.Store(cm)
-	log.Info().Int64("offset", start).Str("chain", chain).Msg("consuming partition")
-
 	dec := stream.NewDecoder(parse.NewParser(w.parse))
 	n := w.cfg.Consumer.FetchMessages
 	events := make([]parse.Event, n)
+	// Until the dedupe window is read back the partition counts as
+	// assigned and not yet reading, which Stall reports once it lasts.
 	seen := w.primeWindow(ctx, part, start, dec, log)
+	state.lastRead.Store(time.Now().UnixNano())
+	state.cm.Store(cm)
+	log.Info().Int64("offset", start).Str("chain", chain).Msg("consuming partition")
 	consumed := w.m.consumed.WithLabelValues(label)
 	lag := w.m.lag.WithLabelValues(label)
 	sample := log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})
@@ -382,8 +383,7 @@ func (w *Writer) primeWindow(ctx context.Context, part int, start int64, dec *st
 		if err != nil && errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
 			// A slow broker or a loaded host: the records are there (they
 			// precede the committed offset), so wait for them rather than
-			// store an edge's copies twice. The partition shows as
-			// stalled meanwhile.
+			// store an edge's copies twice.
 			waited++
 			log.Warn().Int("read", n).Int("waited_s", waited*10).Msg("still reading the dedupe window back before consuming")
 			continue

@@ -209,12 +209,6 @@ log: {level: warn}
 	if err := waitReady(admin); err != nil {
 		return ph, err
 	}
-	profiled := make(chan error, 1)
-	if b.profile != "" {
-		go func() { profiled <- fetchProfile(admin, strings.TrimSuffix(b.profile, ".pprof")+"-edge.pprof") }()
-	} else {
-		profiled <- nil
-	}
 	cpu0 := p.CPU()
 	start := time.Now()
 	sent, err := loadgen.Run(pool, loadgen.Options{Network: "tcp", Addr: addr, Count: count, First: 1})
