@@ -7,32 +7,120 @@ import (
 	"math/bits"
 )
 
-const l4Keyword = "AviatrixGwMicrosegPacket:" // matched case-insensitively
+const (
+	l4Keyword     = "AviatrixGwMicrosegPacket" // matched case-insensitively
+	fqdnKeyword   = "AviatrixFQDNRule"         // followed by a queue number
+	l7Tag         = "traffic_server"
+	repeatedIntro = "message repeated "
+)
 
 // body classifies the message by keyword, not by tag (tags get truncated and
-// wrapped), and parses the DCF families.
+// wrapped), and parses the DCF families. The keyword is looked for at the
+// start of the message (behind the L4 inner timestamp) and, where a header
+// parser took it for the tag, in the RFC 3164 tag or the RFC 5424 APP-NAME
+// or MSGID: "AviatrixFQDNRule1[CRIT]func() ..." reads as tag
+// "AviatrixFQDNRule1", pid "CRIT" and a message that no longer starts with
+// the keyword, and "AviatrixGwMicrosegPacket: POLICY=..." after the
+// hostname reads as a tag too.
 func (p *Parser) body(msg []byte, ev *Event) {
 	rest := msg
 	innerTime, n, hasInner := p.parseInnerStamp(rest, ev.memo())
 	if hasInner {
 		rest = skipSpaces(rest[n:])
 	}
-	switch {
-	case hasPrefix(rest, l4Keyword) || hasPrefixFold(rest, l4Keyword):
+	if after, ok := l4Intro(rest); ok {
 		ev.Kind = KindL4
 		if hasInner {
 			ev.EventTime, ev.TimeSource = innerTime, TimeBody
 		}
-		p.l4(skipSpaces(rest[len(l4Keyword):]), ev)
+		p.l4(after, ev)
+		return
+	}
+	switch {
 	case string(ev.App) == "microseg" && hasPrefix(rest, "POLICY="):
 		ev.Kind = KindL4
 		ev.Flags |= FlagUnverifiedHeader
 		p.l4(rest, ev)
+	case len(rest) > 0 && rest[0] == '{' && (ev.taggedAs(eveTag) || !ev.taggedAs(l7Tag) && contains(rest, `"event_type"`)):
+		p.eve(rest, ev)
 	case len(rest) > 0 && rest[0] == '{':
-		p.l7(rest, ev)
-	case hasPrefix(rest, "AviatrixFQDNRule"), hasPrefix(rest, "message repeated "):
+		p.l7(rest, ev, ev.taggedAs(l7Tag))
+	case hasPrefix(rest, fqdnKeyword), hasPrefix(rest, repeatedIntro):
+		p.fqdn(rest, ev)
+	case hasPrefix(rest, l7Tag):
+		// A relay's own tag in front of the gateway's "traffic_server[pid]:".
+		if json := skipTag(rest); len(json) > 0 && json[0] == '{' {
+			p.l7(json, ev, true)
+		}
+	case hasPrefix(rest, eveTag):
+		if json := skipTag(rest); len(json) > 0 && json[0] == '{' {
+			p.eve(json, ev)
+		}
+	case ev.taggedAs(l4Keyword):
+		ev.Kind = KindL4
+		if hasInner {
+			ev.EventTime, ev.TimeSource = innerTime, TimeBody
+		}
+		p.l4(rest, ev)
+	case isFQDNKeyword(ev.App) || isFQDNKeyword(ev.MsgID):
 		p.fqdn(rest, ev)
 	}
+}
+
+// l4Intro matches the L4 keyword and its colon (or a space, as a template
+// may write it) at the start of b and returns what follows.
+func l4Intro(b []byte) ([]byte, bool) {
+	if !hasPrefix(b, l4Keyword) && !hasPrefixFold(b, l4Keyword) {
+		return nil, false
+	}
+	b = b[len(l4Keyword):]
+	if len(b) == 0 || (b[0] != ':' && b[0] != ' ') {
+		return nil, false
+	}
+	return skipSpaces(b[1:]), true
+}
+
+// taggedAs reports whether the header parser took the keyword for the tag
+// (RFC 3164), the APP-NAME or the MSGID (RFC 5424).
+func (e *Event) taggedAs(keyword string) bool {
+	return equalFold(e.App, keyword) || equalFold(e.MsgID, keyword)
+}
+
+// isFQDNKeyword: "AviatrixFQDNRule" and the queue number (0-3 seen), or
+// the same with the "[CRIT]..." a tag-less parse leaves attached.
+func isFQDNKeyword(b []byte) bool {
+	if !hasPrefix(b, fqdnKeyword) {
+		return false
+	}
+	for _, c := range b[len(fqdnKeyword):] {
+		if c == '[' {
+			return true
+		}
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// skipTag skips "name[pid]: " or "name: " at the start of b.
+func skipTag(b []byte) []byte {
+	i := 0
+	for i < len(b) && !tagStop[b[i]] {
+		i++
+	}
+	if i < len(b) && b[i] == '[' {
+		for i < len(b) && b[i] != ']' && b[i] != ' ' {
+			i++
+		}
+		if i < len(b) && b[i] == ']' {
+			i++
+		}
+	}
+	if i < len(b) && b[i] == ':' {
+		i++
+	}
+	return skipSpaces(b[i:])
 }
 
 // l4Key names an L4 key; aliases have their own ids so the legacy spelling
@@ -328,15 +416,15 @@ func scanValue(b []byte, i int) int {
 // fqdn parses the legacy egress FQDN filter line, unwrapping rsyslog's
 // "message repeated N times: [ ... ]".
 func (p *Parser) fqdn(b []byte, ev *Event) {
-	if hasPrefix(b, "message repeated ") {
-		r := b[len("message repeated "):]
+	if hasPrefix(b, repeatedIntro) {
+		r := b[len(repeatedIntro):]
 		num, r := token(r)
 		n, ok := parseUint(num, math.MaxUint32)
 		if !ok || !hasPrefix(r, " times: [") {
 			return // some other repeated message: stays "other"
 		}
 		r = skipSpaces(r[len(" times: ["):])
-		if !hasPrefix(r, "AviatrixFQDNRule") {
+		if !hasPrefix(r, fqdnKeyword) {
 			return
 		}
 		ev.RepeatCount = uint32(n)

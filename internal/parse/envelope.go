@@ -459,7 +459,7 @@ func fraction(b []byte) (ns, n int) {
 	return ns, n
 }
 
-// parseRFC3339 parses "YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm)" into UTC. A
+// parseRFC3339 parses "YYYY-MM-DDThh:mm:ss[.frac](Z|±hh:mm|±hhmm)" into UTC. A
 // missing zone is read as UTC.
 func parseRFC3339(b []byte) (time.Time, int, bool) {
 	if len(b) < 19 || b[4] != '-' || b[7] != '-' || (b[10] != 'T' && b[10] != 't' && b[10] != ' ') {
@@ -488,11 +488,16 @@ func parseRFC3339(b []byte) (time.Time, int, bool) {
 		case 'Z', 'z':
 			i++
 		case '+', '-':
+			// ±hh:mm, or ISO 8601's ±hhmm, which Suricata writes.
 			oh, ok1 := digits(b, i+1, 2)
-			if !ok1 || len(b) < i+6 || b[i+3] != ':' {
+			colon := 1
+			if len(b) >= i+4 && b[i+3] != ':' {
+				colon = 0
+			}
+			if !ok1 || len(b) < i+5+colon {
 				return time.Time{}, 0, false
 			}
-			om, ok2 := digits(b, i+4, 2)
+			om, ok2 := digits(b, i+3+colon, 2)
 			if !ok2 {
 				return time.Time{}, 0, false
 			}
@@ -501,7 +506,7 @@ func parseRFC3339(b []byte) (time.Time, int, bool) {
 				off = -off
 			}
 			t = t.Add(off)
-			i += 6
+			i += 5 + colon
 		}
 	}
 	if i < len(b) && b[i] != ' ' {

@@ -1,8 +1,9 @@
 // Package parse turns one raw syslog message from an Aviatrix gateway into a
 // typed Event: the syslog envelope (RFC3164 as rsyslog forwards it, RFC5424,
 // RFC3339 headers, the pre-7.0.1726 relay wrapper and the double header of a
-// relay) and the DCF bodies (L4 AviatrixGwMicrosegPacket key=value, L7
-// traffic_server JSON, legacy AviatrixFQDNRule). Anything else keeps its
+// relay), the DCF bodies (L4 AviatrixGwMicrosegPacket key=value, L7
+// traffic_server JSON, legacy AviatrixFQDNRule) and Suricata's EVE JSON IDS
+// alerts. Anything else keeps its
 // envelope and becomes kind "other"; anything that does not parse keeps its
 // raw line and says why in ParseStatus and the parse error.
 //
@@ -25,9 +26,12 @@ const (
 	KindL4
 	KindL7
 	KindFQDN
+	// KindAlert is a Suricata IDS alert (EVE JSON event_type "alert"): a
+	// detection, not a policy decision; it names a signature, not a rule.
+	KindAlert
 )
 
-var kindNames = [...]string{"other", "l4", "l7", "fqdn"}
+var kindNames = [...]string{"other", "l4", "l7", "fqdn", "alert"}
 
 func (k Kind) String() string { return kindNames[k] }
 
@@ -139,6 +143,8 @@ const (
 	HasRuleUUID
 	HasDecryptedBy
 	HasRepeatCount
+	HasFlowID
+	HasAlertSeverity
 )
 
 const maxInlineExtra = 12
@@ -218,6 +224,14 @@ type Event struct {
 	RequestBytes  uint64
 	ResponseBytes uint64
 
+	// IDS alert (SignatureID, Action, the five-tuple, SNI and URL are shared
+	// with the DCF kinds: an L7 IDS verdict's sid is the alert's signature id).
+	FlowID         uint64
+	AppProto       []byte
+	AlertSignature []byte
+	AlertCategory  []byte
+	AlertSeverity  uint8 // 1 high ... 3 low
+
 	// Legacy FQDN filter.
 	FQDNGateway    []byte
 	FQDNState      []byte
@@ -275,7 +289,8 @@ func (e *Event) Clone() *Event {
 	for _, p := range []*[]byte{&c.Hostname, &c.Gateway, &c.App, &c.ProcID, &c.MsgID, &c.ErrField,
 		&c.ActionRaw, &c.Proto, &c.SrcMAC, &c.DstMAC, &c.Payload, &c.SNI, &c.URL, &c.SessionUUID,
 		&c.SessionStage, &c.L7Reason, &c.L7Stage, &c.SignatureID, &c.L7Priority, &c.L7Message,
-		&c.FQDNGateway, &c.FQDNState, &c.FQDNDropReason, &c.FQDNRule} {
+		&c.FQDNGateway, &c.FQDNState, &c.FQDNDropReason, &c.FQDNRule,
+		&c.AppProto, &c.AlertSignature, &c.AlertCategory} {
 		*p = rebase(*p)
 	}
 	for _, f := range e.Extra {

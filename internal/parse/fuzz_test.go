@@ -3,6 +3,7 @@ package parse
 import (
 	"bytes"
 	"encoding/json"
+	"strconv"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -119,5 +120,55 @@ func FuzzFQDN(f *testing.F) {
 		ev := &Event{ReceivedAt: fuzzRx}
 		p.Parse(in, ev)
 		checkInvariants(t, in, ev)
+	})
+}
+
+// FuzzAlert feeds Suricata EVE bodies; where encoding/json reads the same
+// object as a complete alert, the typed fields must agree with it.
+func FuzzAlert(f *testing.F) {
+	for _, l := range testcorpus.All() {
+		if i := bytes.Index(l.Message, []byte("suricata[4]: ")); i >= 0 {
+			f.Add(l.Message[i+len("suricata[4]: "):])
+		}
+	}
+	p := NewParser(Options{})
+	f.Fuzz(func(t *testing.T, body []byte) {
+		in := append([]byte("<174>Mar 14 09:10:03 GW-prod-use1-spoke1-3.91.10.20-sink suricata[4]: "), body...)
+		ev := &Event{ReceivedAt: fuzzRx}
+		p.Parse(in, ev)
+		checkInvariants(t, in, ev)
+		var obj struct {
+			EventType string      `json:"event_type"`
+			FlowID    json.Number `json:"flow_id"`
+			DestPort  json.Number `json:"dest_port"`
+			Alert     struct {
+				SignatureID json.Number `json:"signature_id"`
+				Signature   string      `json:"signature"`
+				Severity    json.Number `json:"severity"`
+			} `json:"alert"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.UseNumber()
+		if dec.Decode(&obj) != nil || dec.More() {
+			return
+		}
+		if obj.EventType != "alert" && ev.Kind == KindAlert {
+			t.Fatalf("event_type %q taken for an alert", obj.EventType)
+		}
+		if ev.Kind != KindAlert || ev.Status != StatusOK || bytes.ContainsRune(body, '\\') || !utf8.Valid(body) {
+			return
+		}
+		if obj.Alert.SignatureID.String() != string(ev.SignatureID) {
+			t.Fatalf("signature_id %q, encoding/json says %s", ev.SignatureID, obj.Alert.SignatureID)
+		}
+		if obj.Alert.Signature != string(ev.AlertSignature) {
+			t.Fatalf("signature %q, encoding/json says %q", ev.AlertSignature, obj.Alert.Signature)
+		}
+		if n := obj.FlowID.String(); n != "" && ev.Has&HasFlowID != 0 && n != strconv.FormatUint(ev.FlowID, 10) {
+			t.Fatalf("flow_id %d, encoding/json says %s", ev.FlowID, n)
+		}
+		if n := obj.DestPort.String(); n != "" && ev.Has&HasDstPort != 0 && n != itoa(int64(ev.DstPort)) {
+			t.Fatalf("dest_port %d, encoding/json says %s", ev.DstPort, n)
+		}
 	})
 }

@@ -152,6 +152,15 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	if e.Has&HasResponseBytes != 0 {
 		w.uint("response_bytes", e.ResponseBytes)
 	}
+	if e.Has&HasFlowID != 0 {
+		w.uint("flow_id", e.FlowID)
+	}
+	w.str("app_proto", e.AppProto)
+	w.str("alert_signature", e.AlertSignature)
+	w.str("alert_category", e.AlertCategory)
+	if e.Has&HasAlertSeverity != 0 {
+		w.uint("alert_severity", uint64(e.AlertSeverity))
+	}
 	w.str("fqdn_gateway", e.FQDNGateway)
 	w.str("fqdn_state", e.FQDNState)
 	w.str("fqdn_drop_reason", e.FQDNDropReason)

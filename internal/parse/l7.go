@@ -26,7 +26,10 @@ type jsonValue struct {
 // l7 parses a traffic_server JSON object. Keys this parser knows are typed;
 // unknown keys are kept. A JSON line that is not an Aviatrix DCF record
 // (another product's traffic_server, Suricata EVE) reverts to kind "other".
-func (p *Parser) l7(b []byte, ev *Event) {
+//
+// tagged says the keyword traffic_server stood in the header (or in front of
+// the object), so an object with an action is taken as Aviatrix's.
+func (p *Parser) l7(b []byte, ev *Event, tagged bool) {
 	ev.Kind = KindL7
 	s := jsonScanner{buf: b, out: &ev.arena}
 	s.pos = 1
@@ -35,7 +38,7 @@ func (p *Parser) l7(b []byte, ev *Event) {
 	for {
 		s.ws()
 		if s.pos >= len(s.buf) {
-			p.l7Truncated(b, ev, &s)
+			p.l7Truncated(b, ev, tagged)
 			return
 		}
 		if s.buf[s.pos] == '}' {
@@ -44,7 +47,7 @@ func (p *Parser) l7(b []byte, ev *Event) {
 		}
 		if members > 0 {
 			if s.buf[s.pos] != ',' {
-				p.l7Broken(b, ev, &s)
+				p.l7Broken(b, ev, &s, tagged)
 				return
 			}
 			s.pos++
@@ -53,26 +56,26 @@ func (p *Parser) l7(b []byte, ev *Event) {
 		members++
 		key, ok := s.str()
 		if !ok {
-			p.l7Broken(b, ev, &s)
+			p.l7Broken(b, ev, &s, tagged)
 			return
 		}
 		s.ws()
 		if s.pos >= len(s.buf) || s.buf[s.pos] != ':' {
-			p.l7Broken(b, ev, &s)
+			p.l7Broken(b, ev, &s, tagged)
 			return
 		}
 		s.pos++
 		s.ws()
 		v, ok := s.value()
 		if !ok {
-			p.l7Broken(b, ev, &s)
+			p.l7Broken(b, ev, &s, tagged)
 			return
 		}
 		switch string(key) {
 		case "decided_by", "session_stage":
 			aviatrix = true
 		case "action":
-			aviatrix = aviatrix || string(ev.App) == "traffic_server"
+			aviatrix = aviatrix || tagged
 		}
 		p.l7Field(key, v, ev)
 	}
@@ -87,28 +90,28 @@ func (p *Parser) l7(b []byte, ev *Event) {
 
 // l7Truncated handles an object that ends before its closing brace: the
 // fields read so far stay, the event is partial.
-func (p *Parser) l7Truncated(b []byte, ev *Event, s *jsonScanner) {
-	if !looksAviatrixJSON(b, ev) {
+func (p *Parser) l7Truncated(b []byte, ev *Event, tagged bool) {
+	if !tagged && !looksAviatrixJSON(b) {
 		p.revertToOther(ev)
 		return
 	}
 	ev.fail(StatusPartial, ReasonTruncated, fieldJSONEnd)
 }
 
-func (p *Parser) l7Broken(b []byte, ev *Event, s *jsonScanner) {
+func (p *Parser) l7Broken(b []byte, ev *Event, s *jsonScanner, tagged bool) {
 	if s.pos >= len(s.buf) {
-		p.l7Truncated(b, ev, s)
+		p.l7Truncated(b, ev, tagged)
 		return
 	}
-	if !looksAviatrixJSON(b, ev) {
+	if !tagged && !looksAviatrixJSON(b) {
 		p.revertToOther(ev)
 		return
 	}
 	ev.fail(StatusPartial, ReasonBadJSON, s.buf[s.pos:min(len(s.buf), s.pos+16)])
 }
 
-func looksAviatrixJSON(b []byte, ev *Event) bool {
-	return string(ev.App) == "traffic_server" || contains(b, `"decided_by"`) || contains(b, `"session_stage"`)
+func looksAviatrixJSON(b []byte) bool {
+	return contains(b, `"decided_by"`) || contains(b, `"session_stage"`)
 }
 
 func contains(b []byte, s string) bool {

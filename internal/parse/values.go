@@ -188,14 +188,15 @@ func hasPrefixFold(b []byte, s string) bool {
 }
 
 // normaliseAction maps the spellings seen across gateway versions and SIEM
-// lookups onto PERMIT and DENY.
+// lookups, and Suricata's alert actions (allowed, blocked), onto PERMIT and
+// DENY.
 func normaliseAction(b []byte) Action {
 	switch {
 	case len(b) == 0:
 		return ActionNone
-	case equalFold(b, "permit"), equalFold(b, "allow"), equalFold(b, "accept"), equalFold(b, "pass"):
+	case equalFold(b, "permit"), equalFold(b, "allow"), equalFold(b, "accept"), equalFold(b, "pass"), equalFold(b, "allowed"):
 		return ActionPermit
-	case equalFold(b, "deny"), equalFold(b, "drop"), equalFold(b, "block"), equalFold(b, "reject"):
+	case equalFold(b, "deny"), equalFold(b, "drop"), equalFold(b, "block"), equalFold(b, "reject"), equalFold(b, "blocked"):
 		return ActionDeny
 	}
 	return ActionOther

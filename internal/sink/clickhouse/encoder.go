@@ -88,6 +88,9 @@ type eventRows struct {
 	admittingWebGroup                                lcStr
 	wouldBeDenied                                    u8Col
 	catalogVersion                                   lcStr
+	flowID                                           u64Col
+	appProto, alertSignature, alertCategory          lcStr
+	alertSeverity                                    u8Col
 	text                                             textScratch
 }
 
@@ -178,6 +181,11 @@ func (t *eventRows) add(e *parse.Event) {
 	t.admittingWebGroup.add(e.Enriched.AdmittingWebGroup)
 	t.wouldBeDenied.Append(b2u(e.Enriched.WouldBeDenied))
 	t.catalogVersion.add(e.Enriched.CatalogVersion)
+	t.flowID.Append(e.FlowID)
+	t.appProto.addBytes(e.AppProto)
+	t.alertSignature.addBytes(e.AlertSignature)
+	t.alertCategory.addBytes(e.AlertCategory)
+	t.alertSeverity.Append(e.AlertSeverity)
 }
 
 func (t *eventRows) rows() int { return t.eventID.Rows() }
@@ -216,6 +224,8 @@ func (t *eventRows) columns() []named {
 		{"raw", &t.raw},
 		{"rule_action", &t.ruleAction}, {"rule_tags", &t.ruleTags}, {"admitting_web_group", &t.admittingWebGroup},
 		{"would_be_denied", &t.wouldBeDenied}, {"catalog_version", &t.catalogVersion},
+		{"flow_id", &t.flowID}, {"app_proto", &t.appProto}, {"alert_signature", &t.alertSignature},
+		{"alert_category", &t.alertCategory}, {"alert_severity", &t.alertSeverity},
 	}
 }
 

@@ -21,6 +21,8 @@ var migrations = []migration{
 	{2, "dcf_events: declared rule action, rule tags, admitting WebGroup, would-be-denied flag, catalog version",
 		addColumns("dcf_events", eventColumns, 2)},
 	{3, "rollups count decisions (sum of count(), deduplicated with the insert), rebuilt from dcf_events", countingRollups},
+	{4, "dcf_events: IDS alert flow id, application protocol, signature text, category and severity",
+		addColumns("dcf_events", eventColumns, 4)},
 }
 
 // schemaVersion is the version a fully migrated database has.

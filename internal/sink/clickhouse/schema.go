@@ -68,7 +68,7 @@ var eventColumns = []column{
 	{name: "transport", typ: tLow},
 	{name: "peer_ip", typ: tIP},
 	{name: "peer_port", typ: tU16},
-	{name: "kind", typ: tLow, comment: "l4, l7, fqdn or other"},
+	{name: "kind", typ: tLow, comment: "l4, l7, fqdn, alert (IDS) or other"},
 	{name: "parse_status", typ: tLow},
 	{name: "parse_error", typ: tString},
 	{name: "flags", typ: tLowArray},
@@ -134,6 +134,11 @@ var eventColumns = []column{
 	{name: "admitting_web_group", typ: tLow, since: 2, comment: "for a denied name: the WebGroup of an allow rule that matches it"},
 	{name: "would_be_denied", typ: tU8, since: 2, comment: "1 = DENY logged in monitor mode"},
 	{name: "catalog_version", typ: tLow, since: 2, comment: "the policy catalog that enriched the row"},
+	{name: "flow_id", typ: tU64, since: 4, comment: "IDS alert: Suricata flow id"},
+	{name: "app_proto", typ: tLow, since: 4, comment: "IDS alert: application protocol Suricata detected"},
+	{name: "alert_signature", typ: tLow, since: 4, comment: "IDS alert: signature text (its id is signature_id, as on L7 IDS verdicts)"},
+	{name: "alert_category", typ: tLow, since: 4, comment: "IDS alert: signature category"},
+	{name: "alert_severity", typ: tU8, since: 4, comment: "IDS alert: 1 high ... 3 low; 0 = not an alert"},
 }
 
 // unparsedColumns is raw_unparsed: lines that did not parse, kept whole.

@@ -1,4 +1,4 @@
--- vca-collector schema, version 3, for ClickHouse 24.8 or later
+-- vca-collector schema, version 4, for ClickHouse 24.8 or later
 
 -- database
 CREATE DATABASE IF NOT EXISTS `vca_cluster` ON CLUSTER `vca_test`;
@@ -15,7 +15,7 @@ CREATE TABLE IF NOT EXISTS `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test
   `transport` LowCardinality(String),
   `peer_ip` IPv6,
   `peer_port` UInt16,
-  `kind` LowCardinality(String) COMMENT 'l4, l7, fqdn or other',
+  `kind` LowCardinality(String) COMMENT 'l4, l7, fqdn, alert (IDS) or other',
   `parse_status` LowCardinality(String),
   `parse_error` String,
   `flags` Array(LowCardinality(String)),
@@ -348,6 +348,36 @@ SELECT toStartOfHour(toDateTime(event_time)) AS bucket, gateway, kind, rule_uuid
   count() AS events, max(event_time) AS last_seen
 FROM `vca_cluster`.`dcf_events`
 GROUP BY bucket, gateway, kind, rule_uuid, rule_name, action, enforced, src_group;
+
+-- dcf_events.flow_id
+ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `flow_id` UInt64 COMMENT 'IDS alert: Suricata flow id';
+
+-- dcf_events.flow_id
+ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `flow_id` UInt64 COMMENT 'IDS alert: Suricata flow id';
+
+-- dcf_events.app_proto
+ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `app_proto` LowCardinality(String) COMMENT 'IDS alert: application protocol Suricata detected';
+
+-- dcf_events.app_proto
+ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `app_proto` LowCardinality(String) COMMENT 'IDS alert: application protocol Suricata detected';
+
+-- dcf_events.alert_signature
+ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `alert_signature` LowCardinality(String) COMMENT 'IDS alert: signature text (its id is signature_id, as on L7 IDS verdicts)';
+
+-- dcf_events.alert_signature
+ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `alert_signature` LowCardinality(String) COMMENT 'IDS alert: signature text (its id is signature_id, as on L7 IDS verdicts)';
+
+-- dcf_events.alert_category
+ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `alert_category` LowCardinality(String) COMMENT 'IDS alert: signature category';
+
+-- dcf_events.alert_category
+ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `alert_category` LowCardinality(String) COMMENT 'IDS alert: signature category';
+
+-- dcf_events.alert_severity
+ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `alert_severity` UInt8 COMMENT 'IDS alert: 1 high ... 3 low; 0 = not an alert';
+
+-- dcf_events.alert_severity
+ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `alert_severity` UInt8 COMMENT 'IDS alert: 1 high ... 3 low; 0 = not an alert';
 
 -- schema_migrations
 CREATE TABLE IF NOT EXISTS `vca_cluster`.schema_migrations ON CLUSTER `vca_test` (
