@@ -91,7 +91,9 @@ var envelopes3164 = []struct {
 	{"relay", func(s string) string {
 		return "<133>" + matrixTime + " " + matrixHost + " syslog 2026-03-14T09:10:00.257442+00:00 " + matrixHost + " " + s
 	}},
-	{"double", func(s string) string { return "<14>" + matrixTime + " 10.0.0.5 " + matrixTime + " " + matrixHost + " " + s }},
+	{"double", func(s string) string {
+		return "<14>" + matrixTime + " 10.0.0.5 " + matrixTime + " " + matrixHost + " " + s
+	}},
 }
 
 // rfc5424Lines put the keyword in the APP-NAME, the MSGID or the message.
