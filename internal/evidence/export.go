@@ -82,8 +82,11 @@ type Manifest struct {
 	Rule             string `json:"rule,omitempty"`
 	Scenario         string `json:"scenario,omitempty"`
 	Gateway          string `json:"gateway,omitempty"`
-	Decisions        int    `json:"decisions"`
-	Unparsed         int    `json:"unparsed"`
+	// Decisions counts the rows of events.jsonl.gz and events.parquet:
+	// the policy decisions and the IDS alerts, which IDSAlerts counts.
+	Decisions int `json:"decisions"`
+	IDSAlerts int `json:"ids_alerts"`
+	Unparsed  int `json:"unparsed"`
 	// OCSFOmitted counts decisions without an address on each side (lines
 	// that parsed only in part), which OCSF cannot describe; they are in
 	// events.jsonl.gz and events.parquet.
@@ -162,7 +165,10 @@ func Export(ctx context.Context, src *Source, o ExportOptions) (*Result, error) 
 		if _, err := events.Write(line); err != nil {
 			return err
 		}
-		if ev, ok := toOCSF(d); ok {
+		if d.Kind == "alert" {
+			// A detection, not network activity: class 4001 has no form
+			// for it, and it is not one the OCSF omissions count.
+		} else if ev, ok := toOCSF(d); ok {
 			b, err := json.Marshal(ev)
 			if err != nil {
 				return err
@@ -273,7 +279,7 @@ func Export(ctx context.Context, src *Source, o ExportOptions) (*Result, error) 
 	m := Manifest{Format: BundleFormat, FormatVersion: 1, CreatedAt: o.Now().UTC().Format(time.RFC3339), CollectorVersion: version.Version,
 		Database: src.Database, From: o.Filter.From.UTC().Format(time.RFC3339), To: o.Filter.To.UTC().Format(time.RFC3339),
 		Agent: o.Filter.Agent, Rule: o.Filter.Rule, Scenario: o.Filter.Scenario, Gateway: o.Filter.Gateway,
-		Decisions: sum.Decisions, Unparsed: sum.Unparsed, OCSFOmitted: ocsfOmitted, ChainsVerified: sum.Verified,
+		Decisions: sum.Decisions, IDSAlerts: sum.Alerts, Unparsed: sum.Unparsed, OCSFOmitted: ocsfOmitted, ChainsVerified: sum.Verified,
 		PublicKey: base64.StdEncoding.EncodeToString(pub), Files: w.files}
 	slices.SortFunc(m.Files, func(a, b FileEntry) int { return strings.Compare(a.Name, b.Name) })
 	mb, err := json.MarshalIndent(m, "", "  ")

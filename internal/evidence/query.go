@@ -120,13 +120,22 @@ type Decision struct {
 	SessionBytes      uint64   `json:"session_bytes" parquet:"session_bytes"`
 	SessionPackets    uint64   `json:"session_pkts" parquet:"session_pkts"`
 	CatalogVersion    string   `json:"catalog_version" parquet:"catalog_version,dict"`
-	Raw               []byte   `json:"-" parquet:"raw,zstd"`
+	// SignatureID is the IDS signature of an L7 IDS verdict or of an alert
+	// (kind "alert"), which the fields after it describe.
+	SignatureID    string `json:"signature_id,omitempty" parquet:"signature_id,dict"`
+	AlertSignature string `json:"alert_signature,omitempty" parquet:"alert_signature,dict"`
+	AlertCategory  string `json:"alert_category,omitempty" parquet:"alert_category,dict"`
+	AlertSeverity  uint8  `json:"alert_severity,omitempty" parquet:"alert_severity"`
+	AppProto       string `json:"app_proto,omitempty" parquet:"app_proto,dict"`
+	FlowID         uint64 `json:"flow_id,omitempty" parquet:"flow_id"`
+	Raw            []byte `json:"-" parquet:"raw,zstd"`
 }
 
 const decisionColumns = `hex(event_id), hex(batch_id), %s, %s, gateway, IPv6NumToString(gateway_ip), kind, parse_status, parse_error,
   rule_uuid, rule_name, rule_priority, rule_action, rule_tags, scenario, src_groups, dst_groups, web_group, admitting_web_group,
   action, enforced, would_be_denied, proto, IPv6NumToString(src_ip), src_port, IPv6NumToString(dst_ip), dst_port, sni, url,
-  session_id, session_event, session_bytes, session_pkts, catalog_version, raw`
+  session_id, session_event, session_bytes, session_pkts, catalog_version,
+  signature_id, alert_signature, alert_category, alert_severity, app_proto, flow_id, raw`
 
 // streaming asks for small blocks, since clickhouse-go reads a few blocks
 // ahead of the consumer and the server's default of 65 536 rows of raw
@@ -229,7 +238,8 @@ func (s *Source) decisionsIn(ctx context.Context, f Filter, d *Decision, last *s
 		err := rows.Scan(&d.EventID, &d.BatchID, &d.ReceivedAt, &d.EventTime, &d.Gateway, &gwIP, &d.Kind, &d.ParseStatus, &d.ParseError,
 			&d.RuleUUID, &d.RuleName, &d.RulePriority, &d.RuleAction, &d.RuleTags, &d.Scenario, &d.SrcGroups, &d.DstGroups, &d.WebGroup, &d.AdmittingWebGroup,
 			&d.Action, &enforced, &wouldBe, &d.Proto, &srcIP, &d.SrcPort, &dstIP, &d.DstPort, &d.SNI, &d.URL,
-			&d.SessionID, &d.SessionEvent, &d.SessionBytes, &d.SessionPackets, &d.CatalogVersion, &raw)
+			&d.SessionID, &d.SessionEvent, &d.SessionBytes, &d.SessionPackets, &d.CatalogVersion,
+			&d.SignatureID, &d.AlertSignature, &d.AlertCategory, &d.AlertSeverity, &d.AppProto, &d.FlowID, &raw)
 		if err != nil {
 			return fmt.Errorf("read dcf_events: %w", err)
 		}

@@ -50,37 +50,73 @@ type Gap struct {
 	AtTheEnd bool   `json:"until_range_end"`
 }
 
+// alertStats is what the range holds of one IDS signature.
+type alertStats struct {
+	SignatureID, Signature, Category string
+	Severity                         uint8
+	Alerts, Blocked                  int
+	First, Last                      int64
+	gateways                         map[string]bool
+	// Verdicts counts the L7 IDS verdicts (IDS_POLICY_ALERT,
+	// IPS_POLICY_DENY) with this signature id on the gateways that raised
+	// the alerts: the DCF rules whose IDS inspection matched.
+	Verdicts                                 int
+	rules                                    map[string]int
+	FirstSeen, LastSeen, GatewaySet, RuleSet string
+}
+
 // summary accumulates what summary.md and summary.html say, one decision
 // at a time.
 type summary struct {
-	Filter      Filter
-	Range       string
-	Filters     string
-	Decisions   int
-	Blocked     int
-	WouldBe     int
-	Unparsed    int
-	scenarios   map[string]*scenarioStats
-	fired       map[string]bool
-	catalogs    map[string]bool // versions the decisions carry
-	Scenarios   []*scenarioStats
-	NeverFired  []policyRule
-	Gaps        []Gap
-	GapMinutes  int
-	Chains      []ChainIntegrity
-	Verified    bool
-	Unchained   int
-	CatalogVers []string
+	Filter    Filter
+	Range     string
+	Filters   string
+	Decisions int // every exported row: policy decisions and IDS alerts
+	// PolicyDecisions and Alerts split Decisions.
+	PolicyDecisions int
+	Alerts          int
+	AlertsBlocked   int
+	alerts          map[string]*alertStats
+	// verdicts counts L7 IDS verdicts by gateway, signature id and rule.
+	verdicts        map[[2]string]map[string]int
+	AlertSignatures []*alertStats
+	Blocked         int
+	WouldBe         int
+	Unparsed        int
+	scenarios       map[string]*scenarioStats
+	fired           map[string]bool
+	catalogs        map[string]bool // versions the decisions carry
+	Scenarios       []*scenarioStats
+	NeverFired      []policyRule
+	Gaps            []Gap
+	GapMinutes      int
+	Chains          []ChainIntegrity
+	Verified        bool
+	Unchained       int
+	CatalogVers     []string
 }
 
 func newSummary(f Filter) *summary {
-	return &summary{Filter: f, scenarios: map[string]*scenarioStats{}, fired: map[string]bool{}, catalogs: map[string]bool{}}
+	return &summary{Filter: f, scenarios: map[string]*scenarioStats{}, fired: map[string]bool{}, catalogs: map[string]bool{},
+		alerts: map[string]*alertStats{}, verdicts: map[[2]string]map[string]int{}}
 }
 
 const maxExamples = 3
 
 func (s *summary) add(d *Decision) {
 	s.Decisions++
+	if d.Kind == "alert" {
+		s.addAlert(d)
+		return
+	}
+	s.PolicyDecisions++
+	if d.SignatureID != "" {
+		k := [2]string{d.Gateway, d.SignatureID}
+		if s.verdicts[k] == nil {
+			s.verdicts[k] = map[string]int{}
+		}
+		s.verdicts[k][firstNonEmpty(firstNonEmpty(d.RuleName, d.RuleUUID), "(no rule)")]++
+	}
 	name := d.Scenario
 	if name == "" {
 		name = "other"
@@ -124,6 +160,64 @@ func (s *summary) add(d *Decision) {
 	}
 }
 
+// addAlert counts an IDS alert under its signature.
+func (s *summary) addAlert(d *Decision) {
+	s.Alerts++
+	a := s.alerts[d.SignatureID]
+	if a == nil {
+		// An alert cut short before its signature still counts, apart.
+		a = &alertStats{SignatureID: firstNonEmpty(d.SignatureID, "(none)"), First: d.EventTime, gateways: map[string]bool{}, rules: map[string]int{}}
+		s.alerts[d.SignatureID] = a
+	}
+	a.Alerts++
+	a.Last = d.EventTime
+	a.Signature, a.Category = firstNonEmpty(d.AlertSignature, a.Signature), firstNonEmpty(d.AlertCategory, a.Category)
+	if d.AlertSeverity != 0 && (a.Severity == 0 || d.AlertSeverity < a.Severity) {
+		a.Severity = d.AlertSeverity
+	}
+	if d.Action == "DENY" {
+		a.Blocked++
+		s.AlertsBlocked++
+	}
+	a.gateways[d.Gateway] = true
+}
+
+// linkAlerts joins each signature's alerts to the L7 IDS verdicts that
+// carry its id on the same gateways, and orders the signatures by alerts.
+func (s *summary) linkAlerts() {
+	for _, a := range s.alerts {
+		var gws []string
+		for gw := range a.gateways {
+			gws = append(gws, gw)
+			for rule, n := range s.verdicts[[2]string{gw, a.SignatureID}] {
+				a.Verdicts += n
+				a.rules[rule] += n
+			}
+		}
+		slices.Sort(gws)
+		a.GatewaySet = strings.Join(gws, ", ")
+		a.RuleSet = countedSet(a.rules)
+		a.FirstSeen, a.LastSeen = millisUTC(a.First), millisUTC(a.Last)
+		s.AlertSignatures = append(s.AlertSignatures, a)
+	}
+	slices.SortFunc(s.AlertSignatures, func(x, y *alertStats) int {
+		if x.Alerts != y.Alerts {
+			return y.Alerts - x.Alerts
+		}
+		return strings.Compare(x.SignatureID, y.SignatureID)
+	})
+}
+
+// countedSet renders "name (n), ..." in name order.
+func countedSet(m map[string]int) string {
+	var out []string
+	for k, n := range m {
+		out = append(out, fmt.Sprintf("%s (%d)", k, n))
+	}
+	slices.Sort(out)
+	return strings.Join(out, ", ")
+}
+
 // finish orders what was gathered for the templates.
 func (s *summary) finish(rules []policyRule, gaps []Gap, chains []ChainIntegrity, versions []string) {
 	s.Range = s.Filter.From.UTC().Format(time.RFC3339) + " to " + s.Filter.To.UTC().Format(time.RFC3339)
@@ -144,14 +238,10 @@ func (s *summary) finish(rules []policyRule, gaps []Gap, chains []ChainIntegrity
 			s.Scenarios = append(s.Scenarios, st)
 		}
 	}
+	s.linkAlerts()
 	for _, st := range s.Scenarios {
 		st.FirstSeen, st.LastSeen = millisUTC(st.First), millisUTC(st.Last)
-		var rs []string
-		for r, n := range st.Rules {
-			rs = append(rs, fmt.Sprintf("%s (%d)", r, n))
-		}
-		slices.Sort(rs)
-		st.RuleSet = strings.Join(rs, ", ")
+		st.RuleSet = countedSet(st.Rules)
 		var ts []string
 		for t := range st.Tags {
 			ts = append(ts, t)
@@ -184,7 +274,8 @@ const summaryMD = `# Containment evidence
 
 - Range: {{.Range}} (gateway event time){{if .Filters}}
 - Selected: {{.Filters}}{{end}}
-- Decisions: {{.Decisions}}; blocked (DENY, enforced): {{.Blocked}}; would be denied (DENY, monitor mode): {{.WouldBe}}{{if not .Filters}}; lines that did not parse: {{.Unparsed}}{{end}}
+- Decisions: {{.PolicyDecisions}}; blocked (DENY, enforced): {{.Blocked}}; would be denied (DENY, monitor mode): {{.WouldBe}}{{if not .Filters}}; lines that did not parse: {{.Unparsed}}{{end}}
+- IDS alerts: {{.Alerts}}; blocked by IPS: {{.AlertsBlocked}}
 - Policy catalog versions in force: {{range $i, $v := .CatalogVers}}{{if $i}}, {{end}}{{$v}}{{else}}none recorded{{end}}
 - Ingest hash chain: {{if .Verified}}verified{{else}}**NOT verified** (see integrity.json){{end}}
 
@@ -202,7 +293,16 @@ const summaryMD = `# Containment evidence
 |---|---|---|---|---|---|
 {{range .Examples}}| {{.Time}} | {{.Agent}} | {{.Source}} | {{md .Destination}} | {{md .Rule}} | {{.Mode}} |
 {{end}}
-{{end}}{{end}}## Rules that never fired
+{{end}}{{end}}## IDS alerts
+
+{{if .AlertSignatures}}Suricata alerts by signature; L7 verdicts are the gateways' IDS/IPS decisions that carry the same signature id, with the DCF rules whose inspection matched.
+
+| signature id | signature | category | severity | alerts | blocked | gateways | first seen | last seen | L7 verdicts | rules (verdicts) |
+|---|---|---|---|---|---|---|---|---|---|---|
+{{range .AlertSignatures}}| {{.SignatureID}} | {{md .Signature}} | {{md .Category}} | {{.Severity}} | {{.Alerts}} | {{.Blocked}} | {{.GatewaySet}} | {{.FirstSeen}} | {{.LastSeen}} | {{.Verdicts}} | {{md .RuleSet}} |
+{{end}}{{else}}No IDS alert in the range.
+{{end}}
+## Rules that never fired
 
 {{if .NeverFired}}| priority | rule | action | scenario | catalog version |
 |---|---|---|---|---|
@@ -237,7 +337,8 @@ var (
 <ul>
 <li>Range: {{.Range}} (gateway event time)</li>{{if .Filters}}
 <li>Selected: {{.Filters}}</li>{{end}}
-<li>Decisions: {{.Decisions}}; blocked (DENY, enforced): {{.Blocked}}; would be denied (DENY, monitor mode): {{.WouldBe}}{{if not .Filters}}; lines that did not parse: {{.Unparsed}}{{end}}</li>
+<li>Decisions: {{.PolicyDecisions}}; blocked (DENY, enforced): {{.Blocked}}; would be denied (DENY, monitor mode): {{.WouldBe}}{{if not .Filters}}; lines that did not parse: {{.Unparsed}}{{end}}</li>
+<li>IDS alerts: {{.Alerts}}; blocked by IPS: {{.AlertsBlocked}}</li>
 <li>Policy catalog versions in force: {{range $i, $v := .CatalogVers}}{{if $i}}, {{end}}{{$v}}{{else}}none recorded{{end}}</li>
 <li>Ingest hash chain: {{if .Verified}}verified{{else}}<span class="bad">NOT verified</span> (see integrity.json){{end}}</li>
 </ul>
@@ -249,7 +350,12 @@ var (
 <table><tr><th>time</th><th>agent</th><th>source</th><th>destination</th><th>rule</th><th>outcome</th></tr>
 {{range .Examples}}<tr><td>{{.Time}}</td><td>{{.Agent}}</td><td>{{.Source}}</td><td>{{.Destination}}</td><td>{{.Rule}}</td><td>{{.Mode}}</td></tr>
 {{end}}</table>
-{{end}}{{end}}<h2>Rules that never fired</h2>
+{{end}}{{end}}<h2>IDS alerts</h2>
+{{if .AlertSignatures}}<p>Suricata alerts by signature; L7 verdicts are the gateways' IDS/IPS decisions that carry the same signature id, with the DCF rules whose inspection matched.</p>
+<table><tr><th>signature id</th><th>signature</th><th>category</th><th>severity</th><th>alerts</th><th>blocked</th><th>gateways</th><th>first seen</th><th>last seen</th><th>L7 verdicts</th><th>rules (verdicts)</th></tr>
+{{range .AlertSignatures}}<tr><td>{{.SignatureID}}</td><td>{{.Signature}}</td><td>{{.Category}}</td><td>{{.Severity}}</td><td>{{.Alerts}}</td><td>{{.Blocked}}</td><td>{{.GatewaySet}}</td><td>{{.FirstSeen}}</td><td>{{.LastSeen}}</td><td>{{.Verdicts}}</td><td>{{.RuleSet}}</td></tr>
+{{end}}</table>{{else}}<p>No IDS alert in the range.</p>{{end}}
+<h2>Rules that never fired</h2>
 {{if .NeverFired}}<table><tr><th>priority</th><th>rule</th><th>action</th><th>scenario</th><th>catalog version</th></tr>
 {{range .NeverFired}}<tr><td>{{.Priority}}</td><td>{{.RuleName}}</td><td>{{.Action}}</td><td>{{.Scenario}}</td><td>{{.CatalogVersion}}</td></tr>
 {{end}}</table>{{else}}<p>Every rule of the catalog versions in force logged a decision.</p>{{end}}
