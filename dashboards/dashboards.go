@@ -14,10 +14,32 @@ import (
 	"github.com/grafana/grafana-foundation-sdk/go/cog/variants"
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/table"
 )
 
-// DatasourceType is the ClickHouse plugin's id (grafana-clickhouse-datasource v4).
+// DatasourceType is the ClickHouse plugin's id (grafana-clickhouse-datasource).
 const DatasourceType = "grafana-clickhouse-datasource"
+
+// PluginVersion is the plugin release whose query handling the tests
+// reproduce (expand_test.go); every query target carries it. The plugin's
+// query editor (clickhouse-datasource, src/views/CHQueryEditor.tsx) passes
+// each target through migrateCHQuery (src/data/migration.ts), which treats a
+// target without pluginVersion, or with one below 4.0.0, as a v3 query and
+// returns a rewritten copy: pluginVersion set, queryType recomputed from
+// format, meta reset to {}. The editor builds every change from that copy,
+// so a provisioned panel merely opened and touched would come back as
+// modified.
+const PluginVersion = "4.20.0"
+
+// MinPluginVersion is the oldest plugin release the dashboards work on.
+// 4.0.0 to 4.0.2 expanded $__timeFilter(col) to
+// col >= toDateTime64(<ms>/1000, 3), a DateTime64(3) comparison that 4.0.3
+// replaced as a performance problem (the plugin's CHANGELOG); from 4.0.3
+// on it is col >= toDateTime(<s>), as the tests expand it, and
+// $__conditionalAll and the template variables are applied as in
+// PluginVersion. lint_test.go allows only the macros 4.0.3 already
+// expands that way.
+const MinPluginVersion = "4.0.3"
 
 // DefaultDatasourceUID is the UID the provisioning file gives the ClickHouse
 // data source; dashboards reach it through the ${datasource} variable.
@@ -32,17 +54,27 @@ const (
 	Logs       Format = 2
 )
 
+// queryTypes is the plugin's mapGrafanaFormatToQueryType for the formats
+// used here (src/data/utils.ts; its QueryType values in
+// src/types/queryBuilder.ts).
 var queryTypes = map[Format]string{TimeSeries: "timeseries", Table: "table", Logs: "logs"}
 
-// Query is one SQL target of the ClickHouse plugin. The foundation SDK has
-// no ClickHouse query type, so this is it.
+// Query is one SQL target of the ClickHouse plugin (its CHSqlQuery,
+// src/types/sql.ts). The foundation SDK has no ClickHouse query type, so
+// this is it. The fields are exactly those the plugin's migration
+// (migrateCHQuery) leaves alone: pluginVersion at or above 4.0.0, editorType
+// sql, and a queryType that is neither the v3 "sql" nor "builder" and agrees
+// with format both ways (mapGrafanaFormatToQueryType and
+// mapQueryTypeToGrafanaFormat in src/data/utils.ts), so saving the panel in
+// the SQL editor rewrites nothing either.
 type Query struct {
-	RefID      string               `json:"refId"`
-	Datasource common.DataSourceRef `json:"datasource"`
-	EditorType string               `json:"editorType"`
-	QueryType  string               `json:"queryType"`
-	Format     Format               `json:"format"`
-	RawSQL     string               `json:"rawSql"`
+	RefID         string               `json:"refId"`
+	Datasource    common.DataSourceRef `json:"datasource"`
+	PluginVersion string               `json:"pluginVersion"`
+	EditorType    string               `json:"editorType"`
+	QueryType     string               `json:"queryType"`
+	Format        Format               `json:"format"`
+	RawSQL        string               `json:"rawSql"`
 }
 
 func (Query) ImplementsDataqueryVariant() {}
@@ -51,9 +83,18 @@ func (q Query) Equals(o variants.Dataquery) bool {
 	other, ok := o.(Query)
 	return ok && reflect.DeepEqual(q, other)
 }
+
+// Validate refuses a target the plugin's query editor would rewrite or
+// whose result shape is not the one its panel asks for.
 func (q Query) Validate() error {
 	if strings.TrimSpace(q.RawSQL) == "" {
 		return fmt.Errorf("query %s has no SQL", q.RefID)
+	}
+	if q.PluginVersion != PluginVersion || q.EditorType != "sql" {
+		return fmt.Errorf("query %s: pluginVersion %q, editorType %q", q.RefID, q.PluginVersion, q.EditorType)
+	}
+	if qt, ok := queryTypes[q.Format]; !ok || q.QueryType != qt {
+		return fmt.Errorf("query %s: queryType %q does not match format %d", q.RefID, q.QueryType, q.Format)
 	}
 	return nil
 }
@@ -63,8 +104,11 @@ func (q Query) Build() (variants.Dataquery, error) { return q, q.Validate() }
 
 var chDatasource = common.DataSourceRef{Type: cog.ToPtr(DatasourceType), Uid: cog.ToPtr("${datasource}")}
 
+// sql is the one place a ClickHouse target is made: every panel's query
+// goes through it, so all of them carry the same plugin fields.
 func sql(f Format, text string) Query {
-	return Query{RefID: "A", Datasource: chDatasource, EditorType: "sql", QueryType: queryTypes[f], Format: f, RawSQL: strings.TrimSpace(text)}
+	return Query{RefID: "A", Datasource: chDatasource, PluginVersion: PluginVersion, EditorType: "sql",
+		QueryType: queryTypes[f], Format: f, RawSQL: strings.TrimSpace(text)}
 }
 
 // panelBuilder is what every panel kind's builder has in common.
@@ -165,6 +209,7 @@ func All() ([]Dashboard, error) {
 			return nil, fmt.Errorf("%s: %w", d.file, err)
 		}
 		numberPanels(&built)
+		completeTableFooters(&built)
 		b, err := json.MarshalIndent(built, "", "  ")
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", d.file, err)
@@ -172,6 +217,30 @@ func All() ([]Dashboard, error) {
 		out = append(out, Dashboard{File: d.file, JSON: append(b, '\n')})
 	}
 	return out, nil
+}
+
+// completeTableFooters gives every table panel's footer an empty reducer
+// list. The SDK's table defaults (table.NewOptions) leave it nil, which
+// marshals as null, and the SDK's own strict reader refuses that (reducer
+// is a required list in common.TableFooterOptions). Done here rather than
+// in each panel so a table panel added anywhere gets it.
+func completeTableFooters(d *dashboard.Dashboard) {
+	for _, p := range d.Panels {
+		var panels []*dashboard.Panel
+		switch {
+		case p.Panel != nil:
+			panels = append(panels, p.Panel)
+		case p.RowPanel != nil:
+			for i := range p.RowPanel.Panels {
+				panels = append(panels, &p.RowPanel.Panels[i])
+			}
+		}
+		for _, panel := range panels {
+			if o, ok := panel.Options.(*table.Options); ok && o.Footer != nil && o.Footer.Reducer == nil {
+				o.Footer.Reducer = []string{}
+			}
+		}
+	}
 }
 
 // numberPanels gives every panel and row a stable id, in layout order, so

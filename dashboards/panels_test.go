@@ -59,13 +59,14 @@ type jsonPanel struct {
 }
 
 type jsonTarget struct {
-	RefID      string   `json:"refId"`
-	Datasource *jsonRef `json:"datasource"`
-	EditorType string   `json:"editorType"`
-	QueryType  string   `json:"queryType"`
-	Format     *int     `json:"format"`
-	RawSQL     string   `json:"rawSql"`
-	Expr       string   `json:"expr"`
+	RefID         string   `json:"refId"`
+	Datasource    *jsonRef `json:"datasource"`
+	PluginVersion string   `json:"pluginVersion"`
+	EditorType    string   `json:"editorType"`
+	QueryType     string   `json:"queryType"`
+	Format        *int     `json:"format"`
+	RawSQL        string   `json:"rawSql"`
+	Expr          string   `json:"expr"`
 }
 
 func loadCommitted(t *testing.T) map[string]jsonDashboard {

@@ -3,6 +3,7 @@ package dashboards
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -51,5 +52,24 @@ func readYAML(t *testing.T, path string, v any) {
 	}
 	if err := yaml.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
+	}
+}
+
+// TestPluginRequirementStated keeps the plugin release the dashboards need
+// the same wherever it is written for whoever installs them.
+func TestPluginRequirementStated(t *testing.T) {
+	for _, f := range []string{"provisioning/datasources/clickhouse.yaml", "README.md", "../README.md"} {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "grafana-clickhouse-datasource") || !strings.Contains(string(b), "≥ "+MinPluginVersion) {
+			t.Errorf("%s does not say grafana-clickhouse-datasource ≥ %s", f, MinPluginVersion)
+		}
+	}
+	for _, f := range []string{"provisioning/datasources/clickhouse.yaml", "README.md"} {
+		if b, _ := os.ReadFile(f); !strings.Contains(string(b), "install grafana-clickhouse-datasource "+PluginVersion) {
+			t.Errorf("%s does not install plugin %s, the release the tests reproduce", f, PluginVersion)
+		}
 	}
 }
