@@ -14,6 +14,11 @@ const agentEvents = `$__timeFilter(event_time) AND has(src_groups, '${agent}')
   AND $__conditionalAll(gateway IN (${gateway}), $gateway)
   AND $__conditionalAll(rule_name IN (${rule}), $rule)`
 
+// agentDecisions leaves out IDS alerts, which are detections, not
+// decisions; the raw lines keep them.
+const agentDecisions = agentEvents + `
+  AND kind != 'alert'`
+
 func agentDrillDown() *dashboard.DashboardBuilder {
 	d := newDashboard("vca-agent-drill-down", "Agent drill-down",
 		"Every decision for one agent SmartGroup, down to the raw gateway line.").
@@ -26,7 +31,7 @@ func agentDrillDown() *dashboard.DashboardBuilder {
 SELECT count() AS decisions, countIf(action = 'DENY') AS denied,
   uniqExact(`+destination+`) AS destinations
 FROM ${database}.dcf_events
-WHERE `+agentEvents)).
+WHERE `+agentDecisions)).
 		ReduceOptions(everyField()).TextMode(common.BigValueTextModeValueAndName).Orientation(common.VizOrientationAuto))
 	d = d.WithPanel(panel(timeseries.NewPanelBuilder(), "Decisions over time by rule",
 		"When did this agent hit which rule?", 16, 5, sql(TimeSeries, `
@@ -34,7 +39,7 @@ SELECT toDateTime(intDiv(toUInt32(event_time), $__interval_s) * $__interval_s) A
   concat(if(rule_name != '', rule_name, rule_uuid), ' ', action) AS rule,
   count() AS decisions
 FROM ${database}.dcf_events
-WHERE `+agentEvents+`
+WHERE `+agentDecisions+`
 GROUP BY time, rule
 ORDER BY time, rule`)).Legend(legend()).Tooltip(tooltip()))
 	d = d.WithPanel(panel(table.NewPanelBuilder(), "Every decision",
@@ -46,7 +51,7 @@ SELECT toString(toDateTime(event_time)) AS time, gateway,
   multiIf(enforced = 1, 'enforced', enforced = 0, 'monitor', '') AS mode,
   scenario, web_group, admitting_web_group
 FROM ${database}.dcf_events
-WHERE `+agentEvents+`
+WHERE `+agentDecisions+`
 ORDER BY event_time DESC, event_id
 LIMIT 1000`)))
 	d = d.WithPanel(panel(logs.NewPanelBuilder(), "Raw gateway lines",

@@ -208,7 +208,7 @@ var oracles = map[string]oracle{
 	"Share enforce mode would block": func(ds *dataset, cols []string, rows [][]string, r request, _ int) error {
 		var all, deny int
 		for _, e := range stored(ds) {
-			if inRange(e, r) && monitor(e) && e.Kind != parse.KindOther {
+			if inRange(e, r) && monitor(e) && e.Kind != parse.KindOther && e.Kind != parse.KindAlert {
 				all++
 				if denied(e) {
 					deny++
@@ -265,7 +265,7 @@ var oracles = map[string]oracle{
 		all, deny := map[string]bool{}, 0
 		var n int
 		for _, e := range stored(ds) {
-			if inRange(e, r) && slices.Contains(e.Enriched.SrcGroups, agent) {
+			if inRange(e, r) && slices.Contains(e.Enriched.SrcGroups, agent) && e.Kind != parse.KindAlert {
 				n++
 				if denied(e) {
 					deny++

@@ -15,6 +15,9 @@ const (
   AND $__conditionalAll(src_group IN (${agent}), $agent)`
 	eventFilter = `$__conditionalAll(gateway IN (${gateway}), $gateway)
   AND $__conditionalAll(src_groups[1] IN (${agent}), $agent)`
+	// gatewayFilter is for IDS alerts, whose source is the server as often
+	// as the agent (Suricata logs the packet's direction).
+	gatewayFilter = `$__conditionalAll(gateway IN (${gateway}), $gateway)`
 	// destination is the SNI when there is one, else the address.
 	destination = `if(sni != '', sni, replaceRegexpOne(IPv6NumToString(dst_ip), '^::ffff:', ''))`
 )
@@ -57,7 +60,7 @@ SELECT toDateTime(intDiv(toUInt32(bucket), $__interval_s) * $__interval_s) AS ti
   concat(action, multiIf(enforced = 1, ' (enforced)', enforced = 0, ' (monitor)', '')) AS decision,
   sum(events) AS decisions
 FROM ${database}.dcf_rollup_minute
-WHERE $__timeFilter(bucket) AND kind != 'other' AND `+rollupFilter+`
+WHERE $__timeFilter(bucket) AND kind NOT IN ('other', 'alert') AND `+rollupFilter+`
 GROUP BY time, decision
 ORDER BY time, decision`)).Legend(legend()).Tooltip(tooltip()).Unit("short"))
 	d = d.WithPanel(panel(barchart.NewPanelBuilder(), "Blocked flows by rule",
@@ -76,7 +79,7 @@ SELECT if(empty(src_groups), '(no SmartGroup)', src_groups[1]) AS agent,
   count() AS denied,
   toString(toDateTime(max(event_time))) AS last_seen
 FROM ${database}.dcf_events
-WHERE $__timeFilter(event_time) AND action = 'DENY' AND kind != 'other' AND `+eventFilter+`
+WHERE $__timeFilter(event_time) AND action = 'DENY' AND kind NOT IN ('other', 'alert') AND `+eventFilter+`
 GROUP BY agent, destination, port, rule
 ORDER BY denied DESC, agent, destination, port, rule
 LIMIT 50`)))
@@ -89,5 +92,33 @@ WHERE catalog_version = (SELECT argMax(catalog_version, loaded_at) FROM ${databa
     SELECT rule_uuid FROM ${database}.dcf_rollup_minute WHERE $__timeFilter(bucket) AND `+rollupFilter+`)
 GROUP BY priority, rule, action, scenario, logging
 ORDER BY priority`)))
+	d = d.WithRow(dashboard.NewRowBuilder("IDS alerts"))
+	d = d.WithPanel(panel(stat.NewPanelBuilder(), "IDS alerts",
+		"How many IDS alerts did the gateways' Suricata raise, and how many did IPS block?", 6, 8, sql(Table, `
+SELECT count() AS alerts, countIf(action = 'DENY') AS blocked
+FROM ${database}.dcf_events
+WHERE $__timeFilter(event_time) AND kind = 'alert' AND `+gatewayFilter)).
+		ReduceOptions(everyField()).
+		TextMode(common.BigValueTextModeValueAndName).Orientation(common.VizOrientationAuto).ColorMode(common.BigValueColorModeNone))
+	d = d.WithPanel(panel(table.NewPanelBuilder(), "IDS alerts by signature",
+		"Which signatures fired on which gateway, how severe, how often blocked, and which DCF rules' IDS inspection logged the same signature (L7 IDS verdicts)?", 18, 8, sql(Table, `
+SELECT gateway, signature_id, signature, category, severity, alerts, blocked, last_seen,
+  verdicts AS l7_verdicts, arrayStringConcat(rules, ', ') AS rules
+FROM (
+  SELECT gateway, signature_id, any(alert_signature) AS signature, any(alert_category) AS category,
+    min(alert_severity) AS severity, count() AS alerts, countIf(action = 'DENY') AS blocked,
+    toString(toDateTime(max(event_time))) AS last_seen
+  FROM ${database}.dcf_events
+  WHERE $__timeFilter(event_time) AND kind = 'alert' AND `+gatewayFilter+`
+  GROUP BY gateway, signature_id
+) AS alerts
+LEFT JOIN (
+  SELECT gateway, signature_id, count() AS verdicts, arraySort(groupUniqArray(if(rule_name != '', rule_name, rule_uuid))) AS rules
+  FROM ${database}.dcf_events
+  WHERE $__timeFilter(event_time) AND kind = 'l7' AND signature_id != '' AND `+gatewayFilter+`
+  GROUP BY gateway, signature_id
+) AS verdicts USING (gateway, signature_id)
+ORDER BY alerts DESC, gateway, signature_id
+LIMIT 50`)))
 	return d
 }

@@ -31,7 +31,7 @@ SELECT round(100 * sumIf(n, action = 'DENY') / greatest(sum(n), 1), 2) AS would_
 FROM (
   SELECT action, sum(events) AS n
   FROM ${database}.dcf_rollup_hour
-  WHERE $__timeFilter(bucket) AND enforced = 0 AND kind != 'other' AND `+rollupFilter+`
+  WHERE $__timeFilter(bucket) AND enforced = 0 AND kind NOT IN ('other', 'alert') AND `+rollupFilter+`
   GROUP BY action)`)).Unit("percent").Decimals(2).Orientation(common.VizOrientationAuto))
 	d = d.WithPanel(panel(stat.NewPanelBuilder(), "Would-be-denied decisions",
 		"How many monitor-mode DENY decisions, to how many destinations, from how many agents?", 6, 6, sql(Table, `
@@ -88,7 +88,7 @@ SELECT if(empty(src_groups), '(no SmartGroup)', src_groups[1]) AS agent,
   round(100 * would_be_denied / decisions, 2) AS percent,
   uniqExactIf(`+destination+`, action = 'DENY') AS destinations
 FROM ${database}.dcf_events
-WHERE $__timeFilter(event_time) AND enforced = 0 AND kind != 'other' AND `+eventFilter+`
+WHERE $__timeFilter(event_time) AND enforced = 0 AND kind NOT IN ('other', 'alert') AND `+eventFilter+`
 GROUP BY agent, host
 HAVING would_be_denied > 0
 ORDER BY would_be_denied DESC, agent, host`)))

@@ -31,7 +31,7 @@ var (
 func simulated(t *testing.T) *dataset {
 	t.Helper()
 	simOnce.Do(func() {
-		simData, simErr = gatewaysim.Simulate(gatewaysim.Options{Start: simStart, Duration: simEnd.Sub(simStart), Seed: 20261120, MalformedEvery: 300})
+		simData, simErr = gatewaysim.Simulate(gatewaysim.Options{Start: simStart, Duration: simEnd.Sub(simStart), Seed: 20261120, MalformedEvery: 300, IDSAlertEvery: 40})
 	})
 	if simErr != nil {
 		t.Fatal(simErr)

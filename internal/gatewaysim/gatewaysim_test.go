@@ -100,3 +100,37 @@ func TestGenerateIsDeterministicAndHonoursGaps(t *testing.T) {
 		t.Errorf("two runs gave %d and %d lines (or different ones)", len(a), len(b))
 	}
 }
+
+// With IDSAlertEvery, flows that trip a signature come with the L7 IDS
+// verdict and the Suricata alert, which share the signature id and the
+// client's address.
+func TestIDSAlertsPairWithVerdicts(t *testing.T) {
+	p := parse.NewParser(parse.Options{})
+	start := time.Date(2026, 11, 20, 10, 0, 0, 0, time.UTC)
+	verdicts := map[string]int{}
+	var alerts int
+	err := Generate(Options{Start: start, Duration: 30 * time.Minute, Seed: 3, MalformedEvery: -1, IDSAlertEvery: 20}, func(l Line) error {
+		var ev parse.Event
+		ev.ReceivedAt = l.Time.Add(time.Second)
+		p.Parse(l.Text, &ev)
+		if ev.Status != parse.StatusOK {
+			t.Fatalf("%s: %s", l.Text, ev.AppendError(nil))
+		}
+		switch {
+		case ev.Kind == parse.KindL7 && string(ev.L7Reason) == "IDS_POLICY_ALERT":
+			verdicts[string(ev.SignatureID)+" "+ev.SrcIP.String()]++
+		case ev.Kind == parse.KindAlert:
+			alerts++
+			if verdicts[string(ev.SignatureID)+" "+ev.SrcIP.String()] == 0 || len(ev.AlertSignature) == 0 || ev.AlertSeverity == 0 {
+				t.Fatalf("alert without its verdict or signature: %s", l.Text)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if alerts == 0 {
+		t.Fatal("no IDS alert in 30 simulated minutes")
+	}
+}

@@ -84,6 +84,23 @@ type Options struct {
 	MalformedEvery int
 	Seed           uint64
 	Gaps           []Gap
+	// IDSAlertEvery makes every Nth permitted L7 flow trip an IDS
+	// signature: the gateway then also sends the L7 IDS verdict (reason
+	// IDS_POLICY_ALERT, its sid) and Suricata's EVE alert for the flow
+	// (0: none).
+	IDSAlertEvery int
+}
+
+// signatures are the IDS signatures the simulated flows trip.
+var signatures = []struct {
+	id               int
+	text, category   string
+	severity         int
+	blockedByIPSRule bool
+}{
+	{2013028, "ET POLICY curl User-Agent Outbound", "Attempted Information Leak", 2, false},
+	{2027865, "ET INFO Observed DNS Query to .cloud TLD", "Potentially Bad Traffic", 3, false},
+	{2024897, "ET MALWARE Suspicious TLS SNI (exfiltration staging)", "A Network Trojan was detected", 1, true},
 }
 
 // intent is what an agent tries to do, before the policy decides.
@@ -206,6 +223,12 @@ func Generate(o Options, emit func(Line) error) error {
 				session++
 				batch = append(batch, Line{Time: at, Gateway: g.Name, Text: render(d, session), Decision: d})
 				decisions++
+				if d.Kind == "l7" && d.Action == "PERMIT" && o.IDSAlertEvery > 0 && decisions%o.IDSAlertEvery == 0 {
+					sig := signatures[(decisions/o.IDSAlertEvery)%len(signatures)]
+					later := at.Add(2 * time.Second)
+					batch = append(batch, Line{Time: later, Gateway: g.Name, Text: renderIDSVerdict(d, session, later, sig.id)},
+						Line{Time: later, Gateway: g.Name, Text: renderEVEAlert(d, session, later, sig.id, sig.text, sig.category, sig.severity, sig.blockedByIPSRule)})
+				}
 				if o.MalformedEvery > 0 && decisions%o.MalformedEvery == 0 {
 					batch = append(batch, Line{Time: at, Gateway: g.Name, Text: malformed(g, at, decisions/o.MalformedEvery)})
 				}
@@ -303,6 +326,25 @@ func render(d *Decision, session uint64) []byte {
 	}
 	return fmt.Appendf(nil, `%s%straffic_server[4410]: {"priority":"LOG_ALERT","action":%q,"reason":"POLICY","src":%q,"src_port":%d,"dest":%q,"dest_port":%d,"enforced":%t,"ids":false,"stage":"SNI","sni_hostname":%q,"decided_by":%q,"proto":"TCP","session_start":%d,"session_stage":"start","session_id":"%08x-0000-4000-8000-%012x","timestamp":%d}`,
 		pri(severity), header, action, d.SrcIP, d.SrcPort, d.DstIP, d.DstPort, d.Enforced, d.SNI, d.RuleUUID, d.Time.UnixNano()+123456, uint32(session), session, d.Time.Unix())
+}
+
+// renderIDSVerdict is the L7 record of a flow whose IDS inspection
+// matched a signature.
+func renderIDSVerdict(d *Decision, session uint64, at time.Time, sid int) []byte {
+	return fmt.Appendf(nil, `%s%s %s traffic_server[4410]: {"priority":"LOG_ALERT","action":"Permit","reason":"IDS_POLICY_ALERT","src":%q,"src_port":%d,"dest":%q,"dest_port":%d,"enforced":%t,"ids":true,"stage":"txn","sni_hostname":%q,"decided_by":%q,"proto":"TCP","session_start":%d,"session_time":2000000000,"session_stage":"end","session_id":"%08x-0000-4000-8000-%012x","request_bytes":517,"response_bytes":4210,"sid":"%d","timestamp":%d}`,
+		pri(1), at.Format(time.Stamp), d.Gateway.Host(), d.SrcIP, d.SrcPort, d.DstIP, d.DstPort, d.Enforced, d.SNI, d.RuleUUID, d.Time.UnixNano()+123456, uint32(session), session, sid, at.Unix())
+}
+
+// renderEVEAlert is Suricata's EVE alert for the flow, as IDS-enabled
+// gateways send it (local5, tag suricata).
+func renderEVEAlert(d *Decision, session uint64, at time.Time, sid int, text, category string, severity int, blocked bool) []byte {
+	action := "allowed"
+	if blocked {
+		action = "blocked"
+	}
+	return fmt.Appendf(nil, `<174>%s %s suricata[4]: {"timestamp":%q,"flow_id":%d,"event_type":"alert","src_ip":%q,"src_port":%d,"dest_ip":%q,"dest_port":%d,"proto":"TCP","app_proto":"tls","direction":"to_server","alert":{"action":%q,"gid":1,"signature_id":%d,"rev":7,"signature":%q,"category":%q,"severity":%d},"tls":{"sni":%q}}`,
+		at.Format(time.Stamp), d.Gateway.Host(), at.UTC().Format("2006-01-02T15:04:05.000000-0700"), session%(1<<53), d.SrcIP, d.SrcPort, d.DstIP, d.DstPort,
+		action, sid, text, category, severity, d.SNI)
 }
 
 func mac(ip string) string {
