@@ -84,8 +84,9 @@ type Manifest struct {
 	Gateway          string `json:"gateway,omitempty"`
 	Decisions        int    `json:"decisions"`
 	Unparsed         int    `json:"unparsed"`
-	// OCSFOmitted counts decisions without an address on each side (lines
-	// that parsed only in part), which OCSF cannot describe; they are in
+	// OCSFOmitted counts decisions OCSF Network Activity cannot describe:
+	// those without an address on each side (lines that parsed only in
+	// part) and those of a kind the mapping does not cover; they are in
 	// events.jsonl.gz and events.parquet.
 	OCSFOmitted    int         `json:"ocsf_omitted"`
 	ChainsVerified bool        `json:"chains_verified"`
