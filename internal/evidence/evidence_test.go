@@ -12,6 +12,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -81,13 +82,76 @@ func testKey(t *testing.T) ed25519.PrivateKey {
 	return k
 }
 
+// export builds a bundle and checks every line of its OCSF file against
+// the OCSF 1.3.0 class 4001 schema, so no test bundle leaves that unchecked.
 func export(t *testing.T, src *Source, f Filter, key ed25519.PrivateKey, out string, stamp time.Time) *Result {
 	t.Helper()
 	res, err := Export(context.Background(), src, ExportOptions{Filter: f, Out: out, Key: key, Now: func() time.Time { return stamp }})
 	if err != nil {
 		t.Fatal(err)
 	}
+	validateOCSF(t, bundleOCSF(t, out))
 	return res
+}
+
+// bundleOCSF returns the lines of a bundle's OCSF file, from a directory
+// or a .tar.gz.
+func bundleOCSF(t *testing.T, bundle string) [][]byte {
+	t.Helper()
+	var lines [][]byte
+	found := false
+	err := walkBundle(bundle, func(name string, r io.Reader) error {
+		if name != OCSFFile {
+			return nil
+		}
+		found = true
+		zr, err := gzip.NewReader(r)
+		if err != nil {
+			return err
+		}
+		sc := bufio.NewScanner(zr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			lines = append(lines, append([]byte(nil), sc.Bytes()...))
+		}
+		return sc.Err()
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !found {
+		t.Fatalf("%s has no %s", bundle, OCSFFile)
+	}
+	return lines
+}
+
+// validOCSF holds the SHA-256 of each line that validated: the tests
+// export the same range many times over, and a line identical to one
+// already checked needs no second look (validation is a third of a
+// millisecond a line, many times that under the race detector).
+var validOCSF sync.Map
+
+// validateOCSF checks each line against the schema and returns the
+// documents.
+func validateOCSF(t *testing.T, lines [][]byte) []map[string]any {
+	t.Helper()
+	schema := ocsfSchema(t)
+	docs := make([]map[string]any, 0, len(lines))
+	for _, l := range lines {
+		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := sha256.Sum256(l)
+		if _, ok := validOCSF.Load(sum); !ok {
+			if err := schema.Validate(doc); err != nil {
+				t.Fatalf("OCSF event does not validate: %v\n%s", err, l)
+			}
+			validOCSF.Store(sum, true)
+		}
+		docs = append(docs, doc.(map[string]any))
+	}
+	return docs
 }
 
 func readGzipLines(t *testing.T, path string) [][]byte {
@@ -192,24 +256,13 @@ func TestExportBundle(t *testing.T) {
 		t.Errorf("%s has %d rows, want %d", ParquetFile, n, stored)
 	}
 
-	// events.ocsf.jsonl.gz validates against the class 4001 subset.
-	schema := ocsfSchema(t)
-	ocsf := readGzipLines(t, filepath.Join(dir, OCSFFile))
+	// events.ocsf.jsonl.gz: every line validated by export; each says what
+	// its decision in events.jsonl.gz says.
+	ocsf := validateOCSF(t, readGzipLines(t, filepath.Join(dir, OCSFFile)))
 	if len(ocsf)+res.Manifest.OCSFOmitted != stored || res.Manifest.OCSFOmitted > failed+stored/100 {
 		t.Fatalf("%d OCSF events and %d omitted, want %d in all", len(ocsf), res.Manifest.OCSFOmitted, stored)
 	}
-	activities := map[string]int{}
-	for _, l := range ocsf {
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(l))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := schema.Validate(doc); err != nil {
-			t.Fatalf("OCSF event does not validate: %v\n%s", err, l)
-		}
-		activities[doc.(map[string]any)["activity_id"].(json.Number).String()]++
-	}
-	t.Logf("OCSF activities %v", activities)
+	checkOCSFAgainstDecisions(t, ocsf, lines)
 
 	// The summary counts each scenario and names the silent gateway.
 	md, err := os.ReadFile(filepath.Join(dir, SummaryMDFile))
@@ -257,15 +310,97 @@ func TestExportBundle(t *testing.T) {
 	}
 }
 
+var (
+	ocsfSchemaOnce sync.Once
+	ocsfSchemaDoc  *jsonschema.Schema
+	ocsfSchemaErr  error
+)
+
 func ocsfSchema(t *testing.T) *jsonschema.Schema {
 	t.Helper()
-	c := jsonschema.NewCompiler()
-	c.AssertFormat()
-	s, err := c.Compile("testdata/ocsf-1.3.0-network-activity-4001.schema.json")
-	if err != nil {
-		t.Fatal(err)
+	ocsfSchemaOnce.Do(func() {
+		c := jsonschema.NewCompiler()
+		c.AssertFormat()
+		ocsfSchemaDoc, ocsfSchemaErr = c.Compile("testdata/ocsf-1.3.0-network-activity-4001.schema.json")
+	})
+	if ocsfSchemaErr != nil {
+		t.Fatal(ocsfSchemaErr)
 	}
-	return s
+	return ocsfSchemaDoc
+}
+
+// checkOCSFAgainstDecisions matches each OCSF event to its decision in
+// events.jsonl.gz by metadata.uid and checks the verdict, the SNI, the URL
+// and the gateway came across; the simulated fleet must show enforced,
+// monitor-mode and permitted decisions.
+func checkOCSFAgainstDecisions(t *testing.T, ocsf []map[string]any, decisionLines [][]byte) {
+	t.Helper()
+	byID := make(map[string]*Decision, len(decisionLines))
+	for _, l := range decisionLines {
+		d := new(Decision)
+		if err := json.Unmarshal(l, d); err != nil {
+			t.Fatal(err)
+		}
+		byID[d.EventID] = d
+	}
+	num := func(v any) int {
+		n, _ := v.(json.Number).Int64()
+		return int(n)
+	}
+	seen := map[string]int{}
+	activities := map[int]int{}
+	for _, e := range ocsf {
+		md := e["metadata"].(map[string]any)
+		d := byID[md["uid"].(string)]
+		if d == nil {
+			t.Fatalf("OCSF event %v has no decision", md["uid"])
+		}
+		verdict := [2]int{num(e["action_id"]), num(e["disposition_id"])}
+		var want [2]int
+		switch {
+		case d.Action == "DENY" && d.Enforced != nil && *d.Enforced:
+			want, seen["blocked"] = [2]int{2, 2}, seen["blocked"]+1
+		case d.Action == "DENY" && d.Enforced != nil:
+			want, seen["monitor"] = [2]int{1, 15}, seen["monitor"]+1
+		case d.Action == "PERMIT":
+			want, seen["permitted"] = [2]int{1, 1}, seen["permitted"]+1
+		default:
+			want = [2]int{0, 0}
+		}
+		if verdict != want {
+			t.Fatalf("%s %v (enforced %v) became action_id, disposition_id %v, want %v", d.EventID, d.Action, d.Enforced, verdict, want)
+		}
+		activities[num(e["activity_id"])]++
+		dst := e["dst_endpoint"].(map[string]any)
+		switch {
+		case isHostname(d.SNI):
+			seen["sni"]++
+			if dst["hostname"] != d.SNI {
+				t.Fatalf("%s: SNI %q, dst_endpoint %v", d.EventID, d.SNI, dst)
+			}
+		case d.SNI != "":
+			if u := e["unmapped"].(map[string]any); u["sni"] != d.SNI {
+				t.Fatalf("%s: SNI %q is no hostname and not in unmapped %v", d.EventID, d.SNI, u)
+			}
+		}
+		if d.URL != "" {
+			seen["url"]++
+			if u, _ := e["url"].(map[string]any); u == nil || u["url_string"] != d.URL {
+				t.Fatalf("%s: url %q, OCSF url %v", d.EventID, d.URL, e["url"])
+			}
+		}
+		dev, _ := e["device"].(map[string]any)
+		hasGateway := d.Gateway != "" || d.GatewayIP != ""
+		if hasGateway != (dev != nil) || hasGateway && (d.Gateway != "" && dev["name"] != d.Gateway || !slices.Contains(md["profiles"].([]any), any("host"))) {
+			t.Fatalf("%s: gateway %q, device %v, profiles %v", d.EventID, d.Gateway, dev, md["profiles"])
+		}
+	}
+	for _, k := range []string{"blocked", "monitor", "permitted", "sni"} {
+		if seen[k] == 0 {
+			t.Errorf("no %s decision among the OCSF events", k)
+		}
+	}
+	t.Logf("OCSF activities %v, decisions %v", activities, seen)
 }
 
 // TestFilteredExport selects one agent: only its decisions, no unparsed

@@ -87,8 +87,9 @@ type Manifest struct {
 	Decisions int `json:"decisions"`
 	IDSAlerts int `json:"ids_alerts"`
 	Unparsed  int `json:"unparsed"`
-	// OCSFOmitted counts decisions without an address on each side (lines
-	// that parsed only in part), which OCSF cannot describe; they are in
+	// OCSFOmitted counts rows OCSF Network Activity cannot describe: those
+	// without an address on each side (lines that parsed only in part) and
+	// those of a kind the mapping does not cover (IDS alerts); they are in
 	// events.jsonl.gz and events.parquet.
 	OCSFOmitted    int         `json:"ocsf_omitted"`
 	ChainsVerified bool        `json:"chains_verified"`
@@ -165,10 +166,7 @@ func Export(ctx context.Context, src *Source, o ExportOptions) (*Result, error) 
 		if _, err := events.Write(line); err != nil {
 			return err
 		}
-		if d.Kind == "alert" {
-			// A detection, not network activity: class 4001 has no form
-			// for it, and it is not one the OCSF omissions count.
-		} else if ev, ok := toOCSF(d); ok {
+		if ev, ok := toOCSF(d); ok {
 			b, err := json.Marshal(ev)
 			if err != nil {
 				return err
