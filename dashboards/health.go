@@ -92,6 +92,19 @@ WHERE $__timeFilter(inserted_at)
 GROUP BY chain_id
 ORDER BY chain_id`)))
 
+	d = d.WithPanel(panel(table.NewPanelBuilder(), "Rules logging session starts without ends",
+		"Which gateways log session starts for a rule but never an end, that is, log it with a profile that leaves ends out, so no bytes, packets, duration or end reason reach the evidence?", 24, 8, sql(Table, `
+SELECT gateway, if(rule_name != '', rule_name, rule_uuid) AS rule,
+  countIf(kind = 'l4' AND session_event = 0 OR kind = 'l7' AND session_stage = 'start') AS starts,
+  countIf(kind = 'l4' AND session_event = 1 OR kind = 'l7' AND session_stage = 'end') AS ends,
+  toString(toDateTime(min(event_time))) AS first_start, toString(toDateTime(max(event_time))) AS last_start
+FROM ${database}.dcf_events
+WHERE $__timeFilter(event_time) AND rule_uuid != ''
+  AND (kind = 'l4' AND session_id != 0 OR kind = 'l7' AND session_stage IN ('start', 'end'))
+GROUP BY gateway, rule
+HAVING starts > 0 AND ends = 0
+ORDER BY starts DESC, gateway, rule
+LIMIT 50`)))
 	d = d.WithRow(dashboard.NewRowBuilder("From the collector's metrics (Prometheus)"))
 	d = d.WithPanel(promPanel("Dropped messages by reason", "Did the collector drop anything, and why (full spool, UDP queue, oversize)?", "short", 8,
 		[2]string{`sum by (reason) (rate(vca_collector_dropped_messages_total[$__rate_interval]))`, "{{reason}}"},
@@ -116,5 +129,7 @@ ORDER BY chain_id`)))
 		[2]string{`sum(increase(vca_collector_kafka_rebalances_total[$__rate_interval]))`, "rebalances"},
 		[2]string{`sum(rate(vca_collector_kafka_duplicate_records_total[$__rate_interval]))`, "edge copies dropped/s"},
 		[2]string{`sum(rate(vca_collector_kafka_undecodable_records_total[$__rate_interval]))`, "undecodable/s"}))
+	d = d.WithPanel(promPanel("Session ends missing", "Which gateway and rule does the collector warn about: session starts for a while and no end (the rule's log profile leaves ends out)?", "short", 24,
+		[2]string{`max by (gateway, rule) (vca_collector_session_ends_missing)`, "{{gateway}} {{rule}}"}))
 	return d
 }

@@ -37,6 +37,7 @@ type Catalog struct {
 	Mode          string         `json:"mode"`
 	AgentClass    string         `json:"agent_class,omitempty"`
 	DefaultAction *DefaultAction `json:"default_action,omitempty"`
+	LogProfile    *LogProfile    `json:"log_profile,omitempty"`
 	Rules         []Rule         `json:"rules"`
 	SmartGroups   []SmartGroup   `json:"smart_groups"`
 	WebGroups     []WebGroup     `json:"web_groups"`
@@ -46,6 +47,40 @@ type Catalog struct {
 type DefaultAction struct {
 	Action  string `json:"action"`
 	Logging bool   `json:"logging"`
+}
+
+// LogProfile is the controller log profile the rules log with: which
+// session records the gateways send.
+type LogProfile struct {
+	Name         string `json:"name"`
+	UUID         string `json:"uuid,omitempty"`
+	SessionStart *bool  `json:"session_start,omitempty"`
+	SessionEnd   *bool  `json:"session_end,omitempty"`
+}
+
+// KubernetesSelector selects a SmartGroup's members as Kubernetes
+// workload: a cluster, optionally a namespace, within it a pod or a
+// service.
+type KubernetesSelector struct {
+	ClusterID string `json:"cluster_id"`
+	Namespace string `json:"namespace,omitempty"`
+	Pod       string `json:"pod,omitempty"`
+	Service   string `json:"service,omitempty"`
+}
+
+// Workload names the selection as "k8s:CLUSTER/NAMESPACE[/pod/NAME|/service/NAME]".
+func (k *KubernetesSelector) Workload() string {
+	w := "k8s:" + k.ClusterID
+	if k.Namespace != "" {
+		w += "/" + k.Namespace
+	}
+	switch {
+	case k.Pod != "":
+		w += "/pod/" + k.Pod
+	case k.Service != "":
+		w += "/service/" + k.Service
+	}
+	return w
 }
 
 // Rule is one DCF rule; Rules are listed in evaluation order.
@@ -69,12 +104,13 @@ type Rule struct {
 
 // SmartGroup is a named set of workloads or networks.
 type SmartGroup struct {
-	Name        string            `json:"name"`
-	UUID        string            `json:"uuid,omitempty"`
-	CIDRs       []string          `json:"cidrs,omitempty"`
-	MemberIPs   []string          `json:"member_ips,omitempty"`
-	Tags        map[string]string `json:"tags,omitempty"`
-	Description string            `json:"description,omitempty"`
+	Name        string              `json:"name"`
+	UUID        string              `json:"uuid,omitempty"`
+	CIDRs       []string            `json:"cidrs,omitempty"`
+	MemberIPs   []string            `json:"member_ips,omitempty"`
+	Tags        map[string]string   `json:"tags,omitempty"`
+	Kubernetes  *KubernetesSelector `json:"kubernetes,omitempty"`
+	Description string              `json:"description,omitempty"`
 }
 
 // WebGroup is a named set of domains matched against the SNI. "*.a.b"

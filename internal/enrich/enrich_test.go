@@ -222,6 +222,10 @@ func TestBadCatalogsNameTheProblem(t *testing.T) {
 		{"system rule UUID reused", ruleEW, DefaultRuleUUID, "is a system rule"},
 		{"bad domain", `"clawhub.ai"`, `"claw hub.ai"`, "/web_groups/1/domains/3"},
 		{"bad port", `"ports": ["53"]`, `"ports": ["70000"]`, "/rules/1/ports/0"},
+		{"Kubernetes pod without namespace", `"member_ips"`, `"kubernetes": {"cluster_id": "c", "pod": "p"}, "member_ips"`, "/smart_groups/0/kubernetes"},
+		{"Kubernetes pod and service", `"member_ips"`, `"kubernetes": {"cluster_id": "c", "namespace": "n", "pod": "p", "service": "s"}, "member_ips"`, "/smart_groups/0/kubernetes"},
+		{"Kubernetes name not a label", `"member_ips"`, `"kubernetes": {"cluster_id": "c", "namespace": "Coding_Agents"}, "member_ips"`, "/smart_groups/0/kubernetes/namespace"},
+		{"log profile without name", `"mode": "enforce",`, `"mode": "enforce", "log_profile": {"uuid": "def000ad-7000-0000-0000-000000000003"},`, "/log_profile"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			bad := strings.Replace(string(good), tc.from, tc.to, 1)

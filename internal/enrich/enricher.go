@@ -29,11 +29,19 @@ type Config struct {
 	// Controller, when set, is polled for rule and group UUIDs and for
 	// rules other teams manage on a shared controller.
 	Controller *ControllerConfig `yaml:"controller"`
+	// MissingSessionEndAfter is how long, in gateway time, a rule may log
+	// session starts on a gateway without one end before the collector
+	// warns that its log profile leaves ends out (default 15m; a negative
+	// value turns the check off).
+	MissingSessionEndAfter config.Duration `yaml:"missing_session_end_after"`
 }
 
 func (c *Config) SetDefaults() {
 	if c.CheckInterval == 0 {
 		c.CheckInterval = config.Duration(2 * time.Second)
+	}
+	if c.MissingSessionEndAfter == 0 {
+		c.MissingSessionEndAfter = config.Duration(15 * time.Minute)
 	}
 }
 
@@ -62,6 +70,7 @@ type Enricher struct {
 	reloads   *prometheus.CounterVec
 	unknown   prometheus.Counter
 	info      *prometheus.GaugeVec
+	sessions  *sessionWatch
 }
 
 type fileStamp struct {
@@ -81,7 +90,7 @@ func stampOf(fi os.FileInfo) fileStamp {
 // New loads the catalog file, if one is configured; a bad one stops
 // start-up with the reason.
 func New(cfg Config, reg prometheus.Registerer, log zerolog.Logger) (*Enricher, error) {
-	e := &Enricher{cfg: cfg, log: log,
+	e := &Enricher{cfg: cfg, log: log, sessions: newSessionWatch(time.Duration(cfg.MissingSessionEndAfter), log),
 		reloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vca_collector_catalog_reloads_total", Help: "Policy catalog loads, by result (ok, error).",
 		}, []string{"result"}),
@@ -98,7 +107,7 @@ func New(cfg Config, reg prometheus.Registerer, log zerolog.Logger) (*Enricher, 
 	e.reloads.WithLabelValues("ok")
 	e.reloads.WithLabelValues("error")
 	if reg != nil {
-		reg.MustRegister(e.reloads, e.unknown, e.info)
+		reg.MustRegister(e.reloads, e.unknown, e.info, e.sessions.gauge)
 	}
 	if cfg.Controller != nil {
 		c, err := NewController(*cfg.Controller)
@@ -174,6 +183,7 @@ func (e *Enricher) EnrichBatch(events []parse.Event) {
 	if out.UnknownRules > 0 {
 		e.unknown.Add(float64(out.UnknownRules))
 	}
+	e.sessions.observe(events)
 }
 
 // Reload reads the file again. A catalog that does not load is logged and

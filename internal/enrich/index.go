@@ -22,6 +22,8 @@ type Index struct {
 	groupScenario map[string]string
 	eastWest      map[string]bool // SmartGroups an east-west deny targets
 	defaultRule   ruleInfo
+	// workloads names the Kubernetes workload of SmartGroups that select one.
+	workloads map[string]string
 }
 
 type ruleInfo struct {
@@ -44,7 +46,12 @@ func compile(c *Catalog, raw []byte) *Index {
 	ix := &Index{Catalog: c, SHA256: sha256.Sum256(raw),
 		rules:    map[parse.UUID]*ruleInfo{},
 		approved: map[string]int{}, groupScenario: map[string]string{}, eastWest: map[string]bool{},
-		domains: newDomainIndex()}
+		domains: newDomainIndex(), workloads: map[string]string{}}
+	for _, g := range c.SmartGroups {
+		if g.Kubernetes != nil {
+			ix.workloads[g.Name] = g.Kubernetes.Workload()
+		}
+	}
 	for i := range c.Rules {
 		r := &c.Rules[i]
 		ri := &ruleInfo{name: r.Name, priority: r.Priority, action: r.Action, scenario: r.Scenario,
@@ -141,6 +148,12 @@ func (ix *Index) Enrich(ev *parse.Event, out *Outcome) {
 	}
 	x.SrcGroups = ix.addrs.lookup(ev.SrcIP)
 	x.DstGroups = ix.addrs.lookup(ev.DstIP)
+	for _, g := range x.SrcGroups {
+		if w, ok := ix.workloads[g]; ok {
+			x.SrcWorkload = w
+			break
+		}
+	}
 	var webs []string
 	if len(ev.SNI) > 0 {
 		webs = ix.domains.lookup(ev.SNI)

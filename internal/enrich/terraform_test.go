@@ -8,13 +8,17 @@ import (
 )
 
 // TestTerraformCatalogs loads the policy catalogs the Terraform stack
-// produces for every agent class and mode (terraform/testdata, kept in
-// step by `make -C terraform preflight`) and checks the decisions the
-// seed's validation table expects against them.
+// produces for every agent class and mode, and for the coding agent as
+// Kubernetes pods (terraform/testdata, kept in step by `make -C terraform
+// preflight`), and checks the decisions the seed's validation table
+// expects against them.
 func TestTerraformCatalogs(t *testing.T) {
 	files, _ := filepath.Glob("../../terraform/testdata/catalog-*.json")
-	if len(files) != 10 {
-		t.Fatalf("want 10 catalogs (5 agent classes × 2 modes), found %d", len(files))
+	if len(files) != 11 {
+		t.Fatalf("want 11 catalogs (5 agent classes × 2 modes, and Kubernetes coding agents), found %d", len(files))
+	}
+	workloads := map[string]string{
+		"catalog-kubernetes-coding-monitor.json": "k8s:arn:aws:eks:us-east-1:123456789012:cluster/agents/coding-agents",
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
@@ -23,6 +27,9 @@ func TestTerraformCatalogs(t *testing.T) {
 				t.Fatal(err)
 			}
 			c := ix.Catalog
+			if c.LogProfile == nil || c.LogProfile.Name != "start/end" {
+				t.Errorf("log profile %+v, want start/end", c.LogProfile)
+			}
 			if c.Rules[0].Name != "vca-openclaw-shadow-model-deny" || c.Rules[0].Priority != 10 {
 				t.Fatalf("first rule %+v", c.Rules[0])
 			}
@@ -75,6 +82,9 @@ func TestTerraformCatalogs(t *testing.T) {
 				}
 				if x.RuleName != wantName || x.Scenario != tc.scenario || !slices.Contains(x.SrcGroups, "sg-vca-openclaw-agents") {
 					t.Errorf("%s: rule %q scenario %q src %v", tc.name, x.RuleName, x.Scenario, x.SrcGroups)
+				}
+				if want := workloads[filepath.Base(f)]; x.SrcWorkload != want {
+					t.Errorf("%s: source workload %q, want %q", tc.name, x.SrcWorkload, want)
 				}
 				if denied := tc.act == "Deny" || tc.act == "DENY"; x.WouldBeDenied != (denied && !enforced) {
 					t.Errorf("%s: would_be_denied %v in %s mode", tc.name, x.WouldBeDenied, c.Mode)

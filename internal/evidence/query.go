@@ -128,6 +128,7 @@ type Decision struct {
 	AlertSeverity  uint8  `json:"alert_severity,omitempty" parquet:"alert_severity"`
 	AppProto       string `json:"app_proto,omitempty" parquet:"app_proto,dict"`
 	FlowID         uint64 `json:"flow_id,omitempty" parquet:"flow_id"`
+	SrcWorkload    string `json:"src_workload,omitempty" parquet:"src_workload,dict"`
 	Raw            []byte `json:"-" parquet:"raw,zstd"`
 }
 
@@ -135,7 +136,7 @@ const decisionColumns = `hex(event_id), hex(batch_id), %s, %s, gateway, IPv6NumT
   rule_uuid, rule_name, rule_priority, rule_action, rule_tags, scenario, src_groups, dst_groups, web_group, admitting_web_group,
   action, enforced, would_be_denied, proto, IPv6NumToString(src_ip), src_port, IPv6NumToString(dst_ip), dst_port, sni, url,
   session_id, session_event, session_bytes, session_pkts, catalog_version,
-  signature_id, alert_signature, alert_category, alert_severity, app_proto, flow_id, raw`
+  signature_id, alert_signature, alert_category, alert_severity, app_proto, flow_id, src_workload, raw`
 
 // streaming asks for small blocks, since clickhouse-go reads a few blocks
 // ahead of the consumer and the server's default of 65 536 rows of raw
@@ -239,7 +240,7 @@ func (s *Source) decisionsIn(ctx context.Context, f Filter, d *Decision, last *s
 			&d.RuleUUID, &d.RuleName, &d.RulePriority, &d.RuleAction, &d.RuleTags, &d.Scenario, &d.SrcGroups, &d.DstGroups, &d.WebGroup, &d.AdmittingWebGroup,
 			&d.Action, &enforced, &wouldBe, &d.Proto, &srcIP, &d.SrcPort, &dstIP, &d.DstPort, &d.SNI, &d.URL,
 			&d.SessionID, &d.SessionEvent, &d.SessionBytes, &d.SessionPackets, &d.CatalogVersion,
-			&d.SignatureID, &d.AlertSignature, &d.AlertCategory, &d.AlertSeverity, &d.AppProto, &d.FlowID, &raw)
+			&d.SignatureID, &d.AlertSignature, &d.AlertCategory, &d.AlertSeverity, &d.AppProto, &d.FlowID, &d.SrcWorkload, &raw)
 		if err != nil {
 			return fmt.Errorf("read dcf_events: %w", err)
 		}

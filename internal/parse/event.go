@@ -33,6 +33,9 @@ const (
 
 var kindNames = [...]string{"other", "l4", "l7", "fqdn", "alert"}
 
+// Kinds is the number of kinds, for tables indexed by Kind.
+const Kinds = len(kindNames)
+
 func (k Kind) String() string { return kindNames[k] }
 
 // Status says how much of a message was understood.
@@ -348,8 +351,11 @@ type Enrichment struct {
 	Scenario       string
 	Tags           []string // OWASP LLM Top 10 and MITRE ATLAS ids
 	SrcGroups      []string // SmartGroups holding the source, most specific first
-	DstGroups      []string
-	WebGroup       string // the WebGroup the SNI matched, preferring the rule's own
+	// SrcWorkload is the Kubernetes workload a source SmartGroup selects
+	// ("k8s:CLUSTER/NAMESPACE[/pod/NAME|/service/NAME]").
+	SrcWorkload string
+	DstGroups   []string
+	WebGroup    string // the WebGroup the SNI matched, preferring the rule's own
 	// AdmittingWebGroup is, for a denied name, a WebGroup an allow rule
 	// uses that matches it: the allow-list that would have admitted it.
 	AdmittingWebGroup string

@@ -72,6 +72,7 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		w.strs("scenario", x.Scenario)
 		w.list("rule_tags", x.Tags)
 		w.list("src_groups", x.SrcGroups)
+		w.strs("src_workload", x.SrcWorkload)
 		w.list("dst_groups", x.DstGroups)
 		w.strs("web_group", x.WebGroup)
 		w.strs("admitting_web_group", x.AdmittingWebGroup)

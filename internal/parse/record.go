@@ -159,7 +159,7 @@ func (d *RecordDecoder) Decode(data []byte, e *Event) error {
 				return bad("an array")
 			}
 			flags = v.b
-		case "rule_name", "rule_action", "scenario", "web_group", "admitting_web_group", "catalog_version":
+		case "rule_name", "rule_action", "scenario", "web_group", "admitting_web_group", "catalog_version", "src_workload":
 			str, ok := d.str(v)
 			if !ok {
 				return bad("a string")
@@ -177,6 +177,8 @@ func (d *RecordDecoder) Decode(data []byte, e *Event) error {
 				x.AdmittingWebGroup = str
 			case "catalog_version":
 				x.CatalogVersion = str
+			case "src_workload":
+				x.SrcWorkload = str
 			}
 		case "rule_priority":
 			n, ok := v.uint(1<<32 - 1)

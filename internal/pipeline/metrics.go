@@ -10,9 +10,9 @@ import (
 )
 
 type metrics struct {
-	parsed        [4][3]prometheus.Counter // kind × status
-	parseErrors   []prometheus.Counter     // by reason
-	written       []prometheus.Counter     // by sink
+	parsed        [parse.Kinds][3]prometheus.Counter // kind × status
+	parseErrors   []prometheus.Counter               // by reason
+	written       []prometheus.Counter               // by sink
 	writeDuration []prometheus.Observer
 	errors        [][2]prometheus.Counter // by sink: permanent, retriable
 	deadLettered  *prometheus.CounterVec
@@ -22,7 +22,7 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metrics {
 	parsed := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vca_collector_parsed_messages_total", Help: "Messages parsed, by kind (l4, l7, fqdn, other) and status (ok, partial, failed).",
+		Name: "vca_collector_parsed_messages_total", Help: "Messages parsed, by kind (l4, l7, fqdn, alert, other) and status (ok, partial, failed).",
 	}, []string{"kind", "status"})
 	perr := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "vca_collector_parse_errors_total", Help: "Messages kept with a parse problem, by reason.",
@@ -48,7 +48,7 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metr
 			Name: "vca_collector_replay_skipped_events_total", Help: "Replayed events not sent again to a sink that already held them.",
 		}, []string{"sink"}),
 	}
-	for k := parse.KindOther; k <= parse.KindFQDN; k++ {
+	for k := range parse.Kind(parse.Kinds) {
 		for s := parse.StatusOK; s <= parse.StatusFailed; s++ {
 			m.parsed[k][s] = parsed.WithLabelValues(k.String(), s.String())
 		}

@@ -91,6 +91,7 @@ type eventRows struct {
 	flowID                                           u64Col
 	appProto, alertSignature, alertCategory          lcStr
 	alertSeverity                                    u8Col
+	srcWorkload                                      lcStr
 	text                                             textScratch
 }
 
@@ -186,6 +187,7 @@ func (t *eventRows) add(e *parse.Event) {
 	t.alertSignature.addBytes(e.AlertSignature)
 	t.alertCategory.addBytes(e.AlertCategory)
 	t.alertSeverity.Append(e.AlertSeverity)
+	t.srcWorkload.add(e.Enriched.SrcWorkload)
 }
 
 func (t *eventRows) rows() int { return t.eventID.Rows() }
@@ -225,7 +227,7 @@ func (t *eventRows) columns() []named {
 		{"rule_action", &t.ruleAction}, {"rule_tags", &t.ruleTags}, {"admitting_web_group", &t.admittingWebGroup},
 		{"would_be_denied", &t.wouldBeDenied}, {"catalog_version", &t.catalogVersion},
 		{"flow_id", &t.flowID}, {"app_proto", &t.appProto}, {"alert_signature", &t.alertSignature},
-		{"alert_category", &t.alertCategory}, {"alert_severity", &t.alertSeverity},
+		{"alert_category", &t.alertCategory}, {"alert_severity", &t.alertSeverity}, {"src_workload", &t.srcWorkload},
 	}
 }
 

@@ -178,6 +178,6 @@ func clickhouseGoRow(e *parse.Event, text *textScratch) []any {
 		nonNilS(keys), nonNilS(values), string(e.Raw),
 		e.Enriched.RuleAction, nonNilS(e.Enriched.Tags), e.Enriched.AdmittingWebGroup, b2u(e.Enriched.WouldBeDenied),
 		e.Enriched.CatalogVersion,
-		e.FlowID, string(e.AppProto), string(e.AlertSignature), string(e.AlertCategory), e.AlertSeverity,
+		e.FlowID, string(e.AppProto), string(e.AlertSignature), string(e.AlertCategory), e.AlertSeverity, e.Enriched.SrcWorkload,
 	}
 }

@@ -21,7 +21,7 @@ var migrations = []migration{
 	{2, "dcf_events: declared rule action, rule tags, admitting WebGroup, would-be-denied flag, catalog version",
 		addColumns("dcf_events", eventColumns, 2)},
 	{3, "rollups count decisions (sum of count(), deduplicated with the insert), rebuilt from dcf_events", countingRollups},
-	{4, "dcf_events: IDS alert flow id, application protocol, signature text, category and severity",
+	{4, "dcf_events: IDS alert flow id, application protocol, signature text, category and severity; the source's Kubernetes workload",
 		addColumns("dcf_events", eventColumns, 4)},
 }
 

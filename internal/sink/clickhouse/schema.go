@@ -139,6 +139,7 @@ var eventColumns = []column{
 	{name: "alert_signature", typ: tLow, since: 4, comment: "IDS alert: signature text (its id is signature_id, as on L7 IDS verdicts)"},
 	{name: "alert_category", typ: tLow, since: 4, comment: "IDS alert: signature category"},
 	{name: "alert_severity", typ: tU8, since: 4, comment: "IDS alert: 1 high ... 3 low; 0 = not an alert"},
+	{name: "src_workload", typ: tLow, since: 4, comment: "the Kubernetes workload a source SmartGroup selects, from the policy catalog"},
 }
 
 // unparsedColumns is raw_unparsed: lines that did not parse, kept whole.
