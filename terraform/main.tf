@@ -39,7 +39,10 @@ module "spoke" {
   tags                      = var.tags
 }
 
+# The VM agent host; agents that run as Kubernetes pods (agent_kubernetes)
+# need none.
 module "agent_host" {
+  count         = var.deploy_agent_host ? 1 : 0
   source        = "./modules/agent-host"
   name          = var.name
   vpc_id        = module.network.vpc_id
@@ -61,7 +64,9 @@ module "policy" {
   agent_class                       = var.agent_class
   aws_region                        = var.aws_region
   agent_tag                         = var.agent_tag
-  agent_member_ips                  = [module.agent_host.private_ip]
+  agent_kubernetes                  = var.agent_kubernetes
+  log_profile                       = var.log_profile
+  agent_member_ips                  = module.agent_host[*].private_ip
   vpc_dns_resolver_cidr             = module.network.vpc_dns_resolver_cidr
   east_west_cidrs                   = var.east_west_cidrs
   approved_model_gateway_cidrs      = var.approved_model_gateway_cidrs

@@ -9,11 +9,11 @@ output "rule_names" {
 
 output "agent_instance_id" {
   description = "Open a session with: aws ssm start-session --target <id>"
-  value       = module.agent_host.instance_id
+  value       = try(module.agent_host[0].instance_id, null)
 }
 
 output "agent_private_ip" {
-  value = module.agent_host.private_ip
+  value = try(module.agent_host[0].private_ip, null)
 }
 
 output "vpc_id" {

@@ -56,8 +56,35 @@ variable "agent_instance_type" {
 }
 
 variable "agent_tag" {
-  type    = object({ key = string, value = string })
-  default = { key = "Role", value = "openclaw-agent-harness" }
+  description = "CSP tag of the agent hosts (the VM agent host gets it); null selects the agents by agent_kubernetes alone."
+  type        = object({ key = string, value = string })
+  default     = { key = "Role", value = "openclaw-agent-harness" }
+}
+
+variable "deploy_agent_host" {
+  description = "Deploy the VM agent host; false when the agents run as Kubernetes pods (agent_kubernetes)."
+  type        = bool
+  default     = true
+}
+
+variable "agent_kubernetes" {
+  description = "Kubernetes workload of agent pods (see modules/dcf-policy): cluster_id (for EKS its ARN), namespace, pod or service, register_cluster, features, pod_cidrs (the pods' addresses, so the collector can name the agents)."
+  type = object({
+    cluster_id       = string
+    namespace        = optional(string)
+    pod              = optional(string)
+    service          = optional(string)
+    register_cluster = optional(bool, false)
+    features         = optional(bool, true)
+    pod_cidrs        = optional(list(string), [])
+  })
+  default = null
+}
+
+variable "log_profile" {
+  description = "The controller log profile every DCF rule and the default action log with: start/end (default; session end records carry bytes, packets, duration and end reason), start or end."
+  type        = string
+  default     = "start/end"
 }
 
 variable "policy_mode" {

@@ -1,7 +1,13 @@
 # The whole stack, offline: both providers mocked (schemas and validators
 # from the real AWS provider and the Aviatrix stub), mc-spoke replaced by
 # tests/stubs/mc-spoke (seeded by tests/modules.json).
-mock_provider "aviatrix" {}
+mock_provider "aviatrix" {
+  # The controller's system profile "start/end" as the data source reads
+  # it (the policy list accepts only the system profiles' UUIDs).
+  mock_data "aviatrix_dcf_log_profile" {
+    defaults = { profile_id = "def000ad-7000-0000-0000-000000000003", session_start = true, session_end = true }
+  }
+}
 
 mock_provider "aws" {
   # Values that pass the real provider's validation (ARNs, policy JSON,

@@ -1,6 +1,12 @@
 # Plans the stack with an example variable file (tofu test -var-file=…):
 # every required variable is present and the presets hold.
-mock_provider "aviatrix" {}
+mock_provider "aviatrix" {
+  # The controller's system profile "start/end" as the data source reads
+  # it (the policy list accepts only the system profiles' UUIDs).
+  mock_data "aviatrix_dcf_log_profile" {
+    defaults = { profile_id = "def000ad-7000-0000-0000-000000000003", session_start = true, session_end = true }
+  }
+}
 
 mock_provider "aws" {
   # Values that pass the real provider's validation (ARNs, policy JSON,

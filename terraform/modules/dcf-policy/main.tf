@@ -4,11 +4,43 @@ resource "aviatrix_config_feature" "dcf" {
   is_enabled   = true
 }
 
+# Kubernetes SmartGroups need the controller's k8s features and the
+# cluster registered with it.
+resource "aviatrix_config_feature" "k8s" {
+  for_each     = var.enable_distributed_firewalling && try(var.agent_kubernetes.features, false) ? toset(["k8s", "k8s_dcf_policies"]) : toset([])
+  feature_name = each.key
+  is_enabled   = true
+  depends_on   = [aviatrix_config_feature.dcf]
+}
+
+resource "aviatrix_kubernetes_cluster" "agents" {
+  count               = try(var.agent_kubernetes.register_cluster, false) ? 1 : 0
+  cluster_id          = var.agent_kubernetes.cluster_id
+  use_csp_credentials = true
+  depends_on          = [aviatrix_config_feature.k8s]
+}
+
+# The profile the rules log with; its UUID is the controller's.
+data "aviatrix_dcf_log_profile" "rules" {
+  count        = var.manage_controller_policy ? 1 : 0
+  profile_name = var.log_profile
+}
+
 resource "aviatrix_smart_group" "this" {
   for_each = local.smart_groups
   name     = each.value.name
 
   selector {
+    dynamic "match_expressions" {
+      for_each = each.value.k8s == null ? [] : [each.value.k8s]
+      content {
+        type           = "k8s"
+        k8s_cluster_id = match_expressions.value.cluster_id
+        k8s_namespace  = match_expressions.value.namespace
+        k8s_pod        = match_expressions.value.pod
+        k8s_service    = match_expressions.value.service
+      }
+    }
     # cidr cannot share an expression with other keys (the API refuses
     # it at apply, the schema does not): one expression per CIDR.
     dynamic "match_expressions" {
@@ -49,7 +81,9 @@ locals {
 }
 
 resource "aviatrix_distributed_firewalling_policy_list" "this" {
-  count = var.manage_controller_policy ? 1 : 0
+  # Without rules (no agent selector: see output rule_names) there is no
+  # list to write; the provider refuses an empty one.
+  count = var.manage_controller_policy && length(local.rules) > 0 ? 1 : 0
 
   dynamic "policies" {
     for_each = local.rules
@@ -60,6 +94,7 @@ resource "aviatrix_distributed_firewalling_policy_list" "this" {
       protocol         = policies.value.protocol
       logging          = true
       watch            = var.policy_mode == "monitor"
+      log_profile      = data.aviatrix_dcf_log_profile.rules[0].profile_id
       src_smart_groups = [for g in policies.value.src : local.group_uuid[g]]
       dst_smart_groups = [for g in policies.value.dst : local.group_uuid[g]]
       web_groups       = [for w in policies.value.web : aviatrix_web_group.this[w].uuid]
@@ -90,13 +125,18 @@ resource "aviatrix_distributed_firewalling_policy_list" "this" {
       condition     = alltrue([for r in local.rules : r.protocol != "ICMP" || length(r.ports) == 0])
       error_message = "ICMP rules cannot carry port ranges (the controller refuses them at apply)."
     }
+    precondition {
+      condition     = data.aviatrix_dcf_log_profile.rules[0].session_start || data.aviatrix_dcf_log_profile.rules[0].session_end
+      error_message = "The controller's log profile \"${var.log_profile}\" logs neither session start nor session end: the gateways would send no decision to the collector."
+    }
   }
 }
 
 resource "aviatrix_distributed_firewalling_default_action_rule" "this" {
-  count   = var.manage_controller_policy ? 1 : 0
-  action  = var.policy_mode == "enforce" ? "DENY" : "PERMIT"
-  logging = true
+  count       = var.manage_controller_policy ? 1 : 0
+  action      = var.policy_mode == "enforce" ? "DENY" : "PERMIT"
+  logging     = true
+  log_profile = data.aviatrix_dcf_log_profile.rules[0].profile_id
 
   depends_on = [aviatrix_distributed_firewalling_policy_list.this]
 }

@@ -1,6 +1,10 @@
 output "rule_names" {
   description = "DCF rule names in evaluation order."
   value       = [for r in local.rules : r.name]
+  precondition {
+    condition     = var.agent_tag != null || var.agent_kubernetes != null
+    error_message = "Select the agent workload by agent_tag, agent_kubernetes or both: without either the agent SmartGroup is empty and no rule applies."
+  }
 }
 
 output "rules" {
@@ -30,7 +34,11 @@ locals {
     { name = g.name },
     length(g.cidrs) > 0 ? { cidrs = g.cidrs } : {},
     g.tags != null ? { tags = g.tags } : {},
+    g.k8s != null ? { kubernetes = { for key, value in g.k8s : key => value if value != null } } : {},
     k == "agents" && length(var.agent_member_ips) > 0 ? { member_ips = var.agent_member_ips } : {},
+    # The pods' addresses let the collector name the agents; the
+    # controller's group is the Kubernetes selector alone.
+    k == "agents" && length(try(var.agent_kubernetes.pod_cidrs, [])) > 0 ? { cidrs = var.agent_kubernetes.pod_cidrs } : {},
   )]
   catalog_web_groups = [for k, w in local.web_groups : { name = w.name, category = w.category, domains = w.domains }]
 
@@ -44,19 +52,26 @@ locals {
     mode           = var.policy_mode
     agent_class    = var.agent_class
     default_action = { action = var.policy_mode == "enforce" ? "DENY" : "PERMIT", logging = true }
+    log_profile    = { name = var.log_profile }
     rules          = local.catalog_rules
     smart_groups   = local.catalog_smart_groups
     web_groups     = local.catalog_web_groups
   }
   catalog_static = merge(local.catalog_body, { catalog_version = "${var.agent_class}-${var.policy_mode}-${substr(sha256(jsonencode(local.catalog_body)), 0, 12)}" })
 
-  policy_uuids = var.manage_controller_policy ? { for p in aviatrix_distributed_firewalling_policy_list.this[0].policies : p.name => p.uuid } : {}
+  policy_uuids = length(aviatrix_distributed_firewalling_policy_list.this) > 0 ? { for p in aviatrix_distributed_firewalling_policy_list.this[0].policies : p.name => p.uuid } : {}
 }
 
 output "policy_catalog" {
   description = "The policy catalog vca-collector loads (catalog.file): terraform output -json policy_catalog > catalog.json. Rule UUIDs are included once the controller assigned them."
   value = merge(local.catalog_static, {
     rules = [for r in local.catalog_rules : merge(r, try(local.policy_uuids[r.name], null) == null ? {} : { uuid = local.policy_uuids[r.name] })]
+    # Expanded from the (zero or one) lookups, so the booleans stay booleans.
+    log_profile = merge({ name = var.log_profile }, [for p in data.aviatrix_dcf_log_profile.rules : {
+      uuid          = p.profile_id
+      session_start = p.session_start
+      session_end   = p.session_end
+    }]...)
   })
 }
 

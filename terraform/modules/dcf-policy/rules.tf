@@ -48,15 +48,23 @@ locals {
     } if v.on && length(v.domains) > 0
   }
 
+  # The agents are selected by CSP tag, by Kubernetes workload, or both
+  # (the group is the union of its expressions).
+  agent_k8s = var.agent_kubernetes == null ? null : {
+    cluster_id = var.agent_kubernetes.cluster_id
+    namespace  = var.agent_kubernetes.namespace
+    pod        = var.agent_kubernetes.pod
+    service    = var.agent_kubernetes.service
+  }
   smart_group_intent = {
-    agents              = { cidrs = [], tags = { (var.agent_tag.key) = var.agent_tag.value } }
-    vpc-dns-resolver    = { cidrs = [var.vpc_dns_resolver_cidr], tags = null }
-    east-west-deny      = { cidrs = var.east_west_cidrs, tags = null }
-    model-gateway-cidrs = { cidrs = var.approved_model_gateway_cidrs, tags = null }
+    agents              = { cidrs = [], tags = var.agent_tag == null ? null : { (var.agent_tag.key) = var.agent_tag.value }, k8s = local.agent_k8s }
+    vpc-dns-resolver    = { cidrs = [var.vpc_dns_resolver_cidr], tags = null, k8s = null }
+    east-west-deny      = { cidrs = var.east_west_cidrs, tags = null, k8s = null }
+    model-gateway-cidrs = { cidrs = var.approved_model_gateway_cidrs, tags = null, k8s = null }
   }
   smart_groups = {
     for k, v in local.smart_group_intent : k => merge(v, { name = "sg-${var.name_prefix}-${k}" })
-    if v.tags != null || length(v.cidrs) > 0
+    if v.tags != null || v.k8s != null || length(v.cidrs) > 0
   }
 
   # The controller's predefined SmartGroups.

@@ -38,9 +38,54 @@ variable "aws_region" {
 }
 
 variable "agent_tag" {
-  description = "CSP tag that selects the agent hosts for the agent SmartGroup."
+  description = "CSP tag that selects the agent hosts for the agent SmartGroup; null selects them by agent_kubernetes alone."
   type        = object({ key = string, value = string })
   default     = { key = "Role", value = "openclaw-agent-harness" }
+}
+
+variable "agent_kubernetes" {
+  description = "Kubernetes workload of agent pods for the agent SmartGroup (with agent_tag, the group holds both): the cluster as registered with the controller (for EKS its ARN), optionally a namespace, and within it a pod or a service. register_cluster registers the cluster with the controller using the account's CSP credentials; features turns on the controller's k8s and k8s_dcf_policies features; pod_cidrs (the pods' addresses) go into the policy catalog only, so the collector can name the agents (the controller resolves the selector, the collector cannot)."
+  type = object({
+    cluster_id       = string
+    namespace        = optional(string)
+    pod              = optional(string)
+    service          = optional(string)
+    register_cluster = optional(bool, false)
+    features         = optional(bool, true)
+    pod_cidrs        = optional(list(string), [])
+  })
+  default = null
+  validation {
+    condition     = var.agent_kubernetes == null || try(length(trimspace(var.agent_kubernetes.cluster_id)) > 0, false)
+    error_message = "agent_kubernetes.cluster_id must name the cluster (for EKS its ARN)."
+  }
+  validation {
+    condition     = var.agent_kubernetes == null || try(var.agent_kubernetes.pod == null || var.agent_kubernetes.namespace != null, true)
+    error_message = "agent_kubernetes.pod needs agent_kubernetes.namespace: a pod is selected within a cluster and a namespace."
+  }
+  validation {
+    condition     = var.agent_kubernetes == null || try(var.agent_kubernetes.pod == null || var.agent_kubernetes.service == null, true)
+    error_message = "agent_kubernetes.pod and agent_kubernetes.service exclude each other: select the agent pods by one or the other."
+  }
+  validation {
+    condition = var.agent_kubernetes == null || alltrue([for n in compact([try(var.agent_kubernetes.namespace, null), try(var.agent_kubernetes.pod, null), try(var.agent_kubernetes.service, null)]) :
+    can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", n))])
+    error_message = "agent_kubernetes.namespace, pod and service must be Kubernetes names (RFC 1123 labels: lower case, digits and '-', at most 63 characters)."
+  }
+  validation {
+    condition     = var.agent_kubernetes == null || alltrue([for c in try(var.agent_kubernetes.pod_cidrs, []) : can(cidrhost(c, 0))])
+    error_message = "agent_kubernetes.pod_cidrs must be CIDRs."
+  }
+}
+
+variable "log_profile" {
+  description = "The controller log profile every rule and the default action log with, by name: start/end (session start and end records: bytes, packets, duration and end reason reach the evidence), start or end. The policy list accepts only the controller's system profiles."
+  type        = string
+  default     = "start/end"
+  validation {
+    condition     = contains(["start/end", "start", "end"], var.log_profile)
+    error_message = "log_profile must be \"start/end\", \"start\" or \"end\": the controller's system profiles, the only ones a DCF policy list accepts."
+  }
 }
 
 variable "agent_member_ips" {

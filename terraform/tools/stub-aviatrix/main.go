@@ -1,10 +1,11 @@
 // Command terraform-provider-aviatrix is a schema-only stand-in for the
 // Aviatrix provider, for offline validate and test runs (mock providers
 // still need a provider binary for the schema and its validation). It
-// serves exactly the schema of the pinned release for the resources the
-// stack uses (schema.json, cut from that release's `providers schema
-// -json`), with the release's enum validators; create, read, update and
-// delete do nothing.
+// serves exactly the schema of the pinned release for the resources and
+// data sources the stack uses (schema.json, cut from that release's
+// `providers schema -json` with `tfjson cut-schema`), with the release's
+// enum, range and pattern validators; create, read, update and delete do
+// nothing.
 package main
 
 import (
@@ -12,6 +13,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
+	"regexp"
 
 	"github.com/hashicorp/terraform-plugin-sdk/v2/diag"
 	"github.com/hashicorp/terraform-plugin-sdk/v2/helper/schema"
@@ -45,6 +47,9 @@ type schemaFile struct {
 	ResourceSchemas map[string]struct {
 		Block block `json:"block"`
 	} `json:"resource_schemas"`
+	DataSourceSchemas map[string]struct {
+		Block block `json:"block"`
+	} `json:"data_source_schemas"`
 }
 
 // enums are the release's StringInSlice validators, by resource and
@@ -60,7 +65,20 @@ var enums = map[string]struct {
 	"aviatrix_distributed_firewalling_default_action_rule.action":                {[]string{"PERMIT", "DENY"}, true},
 	"aviatrix_remote_syslog.protocol":                                            {[]string{"TCP", "UDP"}, false},
 	"aviatrix_smart_group.selector.match_expressions.type":                       {[]string{"vm", "vpc", "subnet", "k8s", "k8s_node", "serverless"}, false},
+	// The controller's system profiles (START, END, ALL): the policy list
+	// refuses any other UUID at plan time.
+	"aviatrix_distributed_firewalling_policy_list.policies.log_profile": {[]string{"def000ad-7000-0000-0000-000000000001",
+		"def000ad-7000-0000-0000-000000000002", "def000ad-7000-0000-0000-000000000003"}, false},
 }
+
+// patterns are the release's StringMatch validators.
+var patterns = map[string]struct{ re, message string }{
+	"aviatrix_smart_group.selector.match_expressions.k8s_namespace": {dns1123, "must be a valid Kubernetes Namespace name"},
+	"aviatrix_smart_group.selector.match_expressions.k8s_pod":       {dns1123, "must be a valid Kubernetes Pod name"},
+	"aviatrix_smart_group.selector.match_expressions.k8s_service":   {dns1123, "must be a valid Kubernetes Service name"},
+}
+
+const dns1123 = `^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$`
 
 // envDefaults are the release's provider arguments read from the
 // environment when the configuration leaves them out.
@@ -128,6 +146,9 @@ func build(path string, b block, resource bool) map[string]*schema.Schema {
 		if env, ok := envDefaults[name]; ok && path == "" {
 			s.DefaultFunc = schema.EnvDefaultFunc(env, nil)
 		}
+		if p, ok := patterns[path+name]; ok {
+			s.ValidateDiagFunc = validation.ToDiagFunc(validation.StringMatch(regexp.MustCompile(p.re), p.message))
+		}
 		if r, ok := intRanges[path+name]; ok {
 			s.ValidateDiagFunc = validation.ToDiagFunc(validation.IntBetween(r[0], r[1]))
 		}
@@ -161,11 +182,16 @@ func provider() *schema.Provider {
 	if err := json.Unmarshal(schemaJSON, &f); err != nil {
 		panic(err)
 	}
-	p := &schema.Provider{Schema: build("", f.Provider.Block, false), ResourcesMap: map[string]*schema.Resource{}}
+	p := &schema.Provider{Schema: build("", f.Provider.Block, false), ResourcesMap: map[string]*schema.Resource{},
+		DataSourcesMap: map[string]*schema.Resource{}}
 	for name, r := range f.ResourceSchemas {
 		p.ResourcesMap[name] = &schema.Resource{Schema: build(name+".", r.Block, true), Description: r.Block.Description,
 			CreateContext: noop, ReadContext: noop, UpdateContext: noop,
 			DeleteContext: func(context.Context, *schema.ResourceData, any) diag.Diagnostics { return nil }}
+	}
+	for name, d := range f.DataSourceSchemas {
+		p.DataSourcesMap[name] = &schema.Resource{Schema: build(name+".", d.Block, true), Description: d.Block.Description,
+			ReadContext: noop}
 	}
 	return p
 }

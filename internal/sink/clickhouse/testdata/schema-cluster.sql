@@ -379,6 +379,12 @@ ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF
 -- dcf_events.alert_severity
 ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `alert_severity` UInt8 COMMENT 'IDS alert: 1 high ... 3 low; 0 = not an alert';
 
+-- dcf_events.src_workload
+ALTER TABLE `vca_cluster`.`dcf_events_local` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `src_workload` LowCardinality(String) COMMENT 'the Kubernetes workload a source SmartGroup selects, from the policy catalog';
+
+-- dcf_events.src_workload
+ALTER TABLE `vca_cluster`.`dcf_events` ON CLUSTER `vca_test` ADD COLUMN IF NOT EXISTS `src_workload` LowCardinality(String) COMMENT 'the Kubernetes workload a source SmartGroup selects, from the policy catalog';
+
 -- schema_migrations
 CREATE TABLE IF NOT EXISTS `vca_cluster`.schema_migrations ON CLUSTER `vca_test` (
   version UInt32,

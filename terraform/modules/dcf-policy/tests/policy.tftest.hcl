@@ -1,6 +1,12 @@
 # Offline tests: the Aviatrix provider is mocked (its schema and validators
 # come from the stub in terraform/tools/stub-aviatrix).
-mock_provider "aviatrix" {}
+mock_provider "aviatrix" {
+  # The controller's system profile "start/end" as the data source reads
+  # it (the policy list accepts only the system profiles' UUIDs).
+  mock_data "aviatrix_dcf_log_profile" {
+    defaults = { profile_id = "def000ad-7000-0000-0000-000000000003", session_start = true, session_end = true }
+  }
+}
 
 variables {
   aws_region            = "us-east-1"
@@ -142,4 +148,105 @@ run "bad_agent_class_is_refused" {
     agent_class = "developer"
   }
   expect_failures = [var.agent_class]
+}
+
+run "every_rule_and_the_default_action_log_session_start_and_end" {
+  command = apply
+  assert {
+    condition     = alltrue([for p in aviatrix_distributed_firewalling_policy_list.this[0].policies : p.log_profile == "def000ad-7000-0000-0000-000000000003"]) && aviatrix_distributed_firewalling_default_action_rule.this[0].log_profile == "def000ad-7000-0000-0000-000000000003"
+    error_message = "every rule and the default action must log with the start/end profile"
+  }
+  assert {
+    condition     = data.aviatrix_dcf_log_profile.rules[0].profile_name == "start/end" && output.policy_catalog.log_profile == { name = "start/end", uuid = "def000ad-7000-0000-0000-000000000003", session_start = true, session_end = true }
+    error_message = "the catalog records the log profile: ${jsonencode(output.policy_catalog.log_profile)}"
+  }
+}
+
+run "guardrail_refuses_a_profile_that_logs_nothing" {
+  command = plan
+  variables {
+    log_profile = "start"
+  }
+  override_data {
+    target = data.aviatrix_dcf_log_profile.rules
+    values = { profile_id = "def000ad-7000-0000-0000-000000000001", session_start = false, session_end = false }
+  }
+  expect_failures = [aviatrix_distributed_firewalling_policy_list.this]
+}
+
+run "a_profile_name_the_policy_list_cannot_take_is_refused" {
+  command = plan
+  variables {
+    log_profile = "my-custom-profile"
+  }
+  expect_failures = [var.log_profile]
+}
+
+run "kubernetes_agents_by_cluster_and_namespace" {
+  command = apply
+  variables {
+    agent_tag        = null
+    agent_kubernetes = { cluster_id = "arn:aws:eks:us-east-1:123456789012:cluster/agents", namespace = "coding-agents", register_cluster = true }
+  }
+  assert {
+    condition = [for e in aviatrix_smart_group.this["agents"].selector[0].match_expressions : "${e.type}|${e.k8s_cluster_id}|${e.k8s_namespace}"] == [
+      "k8s|arn:aws:eks:us-east-1:123456789012:cluster/agents|coding-agents",
+    ]
+    error_message = "the agent SmartGroup selects the namespace of the cluster, and nothing by tag"
+  }
+  assert {
+    condition     = join(",", sort(keys(aviatrix_config_feature.k8s))) == "k8s,k8s_dcf_policies" && aviatrix_kubernetes_cluster.agents[0].cluster_id == "arn:aws:eks:us-east-1:123456789012:cluster/agents" && aviatrix_kubernetes_cluster.agents[0].use_csp_credentials
+    error_message = "Kubernetes SmartGroups need the k8s features and the cluster registered"
+  }
+  assert {
+    condition     = one([for g in output.policy_catalog.smart_groups : g if g.name == "sg-vca-openclaw-agents"]).kubernetes == { cluster_id = "arn:aws:eks:us-east-1:123456789012:cluster/agents", namespace = "coding-agents" }
+    error_message = "the catalog carries the Kubernetes selector of the agent group"
+  }
+  assert {
+    condition     = output.rule_names[0] == "vca-openclaw-shadow-model-deny" && length(output.rule_names) == 8
+    error_message = "the same ordered pack applies to Kubernetes agents: ${jsonencode(output.rule_names)}"
+  }
+}
+
+run "kubernetes_agents_by_tag_and_pod" {
+  command = apply
+  variables {
+    agent_kubernetes = { cluster_id = "agents-cluster", namespace = "coding-agents", pod = "openclaw-0", features = false }
+  }
+  assert {
+    condition     = length(aviatrix_smart_group.this["agents"].selector[0].match_expressions) == 2 && length(aviatrix_config_feature.k8s) == 0 && length(aviatrix_kubernetes_cluster.agents) == 0
+    error_message = "tag and pod: one expression each, features and registration left to the operator"
+  }
+}
+
+run "kubernetes_pod_without_namespace_is_refused" {
+  command = plan
+  variables {
+    agent_kubernetes = { cluster_id = "agents-cluster", pod = "openclaw-0" }
+  }
+  expect_failures = [var.agent_kubernetes]
+}
+
+run "kubernetes_pod_and_service_together_are_refused" {
+  command = plan
+  variables {
+    agent_kubernetes = { cluster_id = "agents-cluster", namespace = "coding-agents", pod = "openclaw-0", service = "openclaw" }
+  }
+  expect_failures = [var.agent_kubernetes]
+}
+
+run "kubernetes_names_must_be_rfc1123_labels" {
+  command = plan
+  variables {
+    agent_kubernetes = { cluster_id = "agents-cluster", namespace = "Coding_Agents" }
+  }
+  expect_failures = [var.agent_kubernetes]
+}
+
+run "no_agent_selector_is_refused" {
+  command = plan
+  variables {
+    agent_tag = null
+  }
+  expect_failures = [output.rule_names]
 }
