@@ -1,5 +1,6 @@
 # The whole stack, offline: both providers mocked (schemas and validators
-# from the real AWS provider and the Aviatrix stub), mc-spoke replaced by
+# from the AWS and Aviatrix stubs, or the real AWS provider under
+# preflight-real-aws), mc-spoke replaced by
 # tests/stubs/mc-spoke (seeded by tests/modules.json).
 mock_provider "aviatrix" {
   # The controller's system profile "start/end" as the data source reads

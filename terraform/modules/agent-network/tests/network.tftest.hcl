@@ -1,4 +1,5 @@
-# Offline: the AWS provider is mocked (schema and validation from the real provider).
+# Offline: the AWS provider is mocked (its schema from tools/stub-aws, or
+# schema and validation from the real provider under preflight-real-aws).
 mock_provider "aws" {
   # Values that pass the real provider's validation (ARNs, policy JSON,
   # zones, AMIs). OpenTofu has no shared mock files: each test file
