@@ -1,5 +1,5 @@
 # vca-collector promote: destinations monitor mode saw denied from 2026-11-20T08:00:00Z to 2026-11-20T11:00:00Z,
-# accepted into their allow-lists (policy catalog coding-monitor-4fe733e219ac, agent class coding).
+# accepted into their allow-lists (policy catalog coding-monitor-63727ea37141, agent class coding).
 # Each list is whole: the catalog's domains plus the new ones. Review, then merge into terraform.tfvars.
 
 # core: docs.openclaw.ai hub.openclaw.ai openclaw.ai (403 hits, sg-hermes-agents)
