@@ -145,10 +145,11 @@ fi
 echo "AWS provider schema: $(basename "$(dirname "$TF_CLI_CONFIG_FILE")")/${TF_CLI_CONFIG_FILE##*/}"
 (cd "$stack/modules/instance-profile" && "$tofu" providers schema -json) >"$scratch/aws-schema.json"
 "$tfjson" compare-schema "$scratch/aws-schema.json" "$here/tools/stub-aws/schema.json" "$here/tools/stub-aws/schema.json" || status=1
-for type in $(grep -rhoE '^(resource|data) "aws_[a-z0-9_]+"' --include='*.tf' --exclude-dir=tests --exclude-dir=tools "$here" | sed -E 's/^resource "(.*)"/\1/; s/^data "(.*)"/data.\1/' | sort -u); do
+while read -r type; do
 	if ! grep -q "\"${type#data.}\"" "$here/tools/stub-aws/schema.json"; then
 		echo "tools/stub-aws/schema.json lacks $type, which the stack uses: make -C terraform aws-schema"
 		status=1
 	fi
-done
+done < <(grep -rhoE '^(resource|data) "aws_[a-z0-9_]+"' --include='*.tf' --exclude-dir=tests --exclude-dir=tools "$here" |
+	sed -E 's/^resource "(.*)"/\1/; s/^data "(.*)"/data.\1/' | sort -u)
 exit $status
