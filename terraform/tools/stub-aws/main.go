@@ -39,6 +39,7 @@ type jsonBlock struct {
 	Description     string                   `json:"description"`
 	DescriptionKind string                   `json:"description_kind"`
 	Deprecated      bool                     `json:"deprecated"`
+	DeprecationMsg  string                   `json:"deprecation_message"`
 }
 
 type jsonAttribute struct {
@@ -50,6 +51,8 @@ type jsonAttribute struct {
 	Computed        bool            `json:"computed"`
 	Sensitive       bool            `json:"sensitive"`
 	Deprecated      bool            `json:"deprecated"`
+	DeprecationMsg  string          `json:"deprecation_message"`
+	WriteOnly       bool            `json:"write_only"`
 }
 
 type jsonBlockType struct {
@@ -91,7 +94,8 @@ func convert(s jsonSchema) (*tfprotov5.Schema, error) {
 // convertBlock keeps attributes and blocks in name order, so the served
 // schema does not depend on map iteration.
 func convertBlock(b jsonBlock) (*tfprotov5.SchemaBlock, error) {
-	out := &tfprotov5.SchemaBlock{Description: b.Description, DescriptionKind: kind(b.DescriptionKind), Deprecated: b.Deprecated}
+	out := &tfprotov5.SchemaBlock{Description: b.Description, DescriptionKind: kind(b.DescriptionKind), Deprecated: b.Deprecated,
+		DeprecationMessage: b.DeprecationMsg}
 	for _, name := range sortedKeys(b.Attributes) {
 		a := b.Attributes[name]
 		// Deprecated for third-party JSON, but this JSON is Terraform's own
@@ -102,7 +106,7 @@ func convertBlock(b jsonBlock) (*tfprotov5.SchemaBlock, error) {
 		}
 		out.Attributes = append(out.Attributes, &tfprotov5.SchemaAttribute{Name: name, Type: t, Description: a.Description,
 			DescriptionKind: kind(a.DescriptionKind), Required: a.Required, Optional: a.Optional, Computed: a.Computed,
-			Sensitive: a.Sensitive, Deprecated: a.Deprecated})
+			Sensitive: a.Sensitive, Deprecated: a.Deprecated, DeprecationMessage: a.DeprecationMsg, WriteOnly: a.WriteOnly})
 	}
 	for _, name := range sortedKeys(b.BlockTypes) {
 		bt := b.BlockTypes[name]
