@@ -19,6 +19,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
+	"github.com/openclaw-vca/openclaw-vca/internal/sdnotify"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
@@ -217,10 +218,14 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.log.Info().Str("address", c.adminLn.Addr().String()).Msg("admin endpoints on /metrics /healthz /readyz")
 	}
 	c.ready.Store(true)
+	if err := sdnotify.Ready(); err != nil {
+		c.log.Warn().Err(err).Msg("telling systemd the collector is ready")
+	}
 	go c.watchStalls(wctx)
 	<-ctx.Done()
 
 	c.ready.Store(false)
+	sdnotify.Stopping()
 	c.log.Info().Msg("shutting down: closing listeners")
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.cfg.ShutdownTimeout))
 	defer cancel()
