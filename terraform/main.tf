@@ -110,16 +110,17 @@ locals {
 }
 
 module "collector_host" {
-  count                = local.deploy_collector ? 1 : 0
-  source               = "./modules/collector-host"
-  name                 = var.name
-  vpc_id               = module.network.vpc_id
-  subnet_id            = module.network.gateway_subnet_id
-  gateway_private_ips  = [nonsensitive(module.spoke.spoke_gateway.private_ip)]
-  syslog_port          = var.collector.port
-  instance_type        = var.collector.host.instance_type
-  collector_binary_url = var.collector.host.binary_url
-  collector_config     = coalesce(var.collector.host.config, local.collector_config)
-  policy_catalog_json  = jsonencode(module.policy.policy_catalog_static)
-  tags                 = var.tags
+  count                   = local.deploy_collector ? 1 : 0
+  source                  = "./modules/collector-host"
+  name                    = var.name
+  vpc_id                  = module.network.vpc_id
+  subnet_id               = module.network.gateway_subnet_id
+  gateway_private_ips     = [nonsensitive(module.spoke.spoke_gateway.private_ip)]
+  syslog_port             = var.collector.port
+  instance_type           = var.collector.host.instance_type
+  collector_binary_url    = var.collector.host.binary_url
+  collector_binary_sha256 = var.collector.host.binary_sha256
+  collector_config        = coalesce(var.collector.host.config, local.collector_config)
+  policy_catalog_json     = jsonencode(module.policy.policy_catalog_static)
+  tags                    = var.tags
 }

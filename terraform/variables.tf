@@ -172,7 +172,7 @@ variable "enable_public_reference" {
 }
 
 variable "collector" {
-  description = "Where the gateways send syslog. Set host to deploy a collector EC2 in the gateway subnet (address is then its private IP), or address to use an existing collector; null sends nothing."
+  description = "Where the gateways send syslog. Set host to deploy a collector EC2 in the gateway subnet (address is then its private IP; binary_url and binary_sha256 name a release binary and its SHA256SUMS line), or address to use an existing collector; null sends nothing."
   type = object({
     address            = optional(string)
     port               = optional(number, 6514)
@@ -183,6 +183,7 @@ variable "collector" {
     client_private_key = optional(string)
     host = optional(object({
       binary_url    = string
+      binary_sha256 = optional(string)
       config        = optional(string)
       instance_type = optional(string, "t3.medium")
     }))
@@ -191,6 +192,10 @@ variable "collector" {
   validation {
     condition     = var.collector == null || try(var.collector.address, null) != null || try(var.collector.host, null) != null
     error_message = "collector: set address (an existing collector) or host (deploy one)."
+  }
+  validation {
+    condition     = try(var.collector.host, null) == null || can(regex("^[0-9a-f]{64}$", try(var.collector.host.binary_sha256, "")))
+    error_message = "collector.host.binary_sha256: set it to the SHA-256 of the binary at binary_url (64 lower-case hex digits, its line in the release's SHA256SUMS); the host refuses to run a binary it cannot verify."
   }
 }
 

@@ -48,7 +48,10 @@ run "monitor_mode_stack_with_collector_host" {
     agent_class     = "coding"
     east_west_cidrs = ["10.0.0.0/8"]
     collector = {
-      host = { binary_url = "https://artifacts.example.com/vca-collector" }
+      host = {
+        binary_url    = "https://artifacts.example.com/vca-collector"
+        binary_sha256 = "e74fa9b1af7f27201ce0802c00817bb704323e567296b1a506139a28a3224e49"
+      }
     }
   }
   assert {
@@ -81,6 +84,16 @@ run "collector_needs_an_address_or_a_host" {
   command = plan
   variables {
     collector = { port = 6514 }
+  }
+  expect_failures = [var.collector]
+}
+
+run "collector_host_needs_the_binary_checksum" {
+  command = plan
+  variables {
+    collector = {
+      host = { binary_url = "https://artifacts.example.com/vca-collector" }
+    }
   }
   expect_failures = [var.collector]
 }

@@ -39,10 +39,12 @@ tofu_check() {
 	(cd "$1" && "$tofu" init -backend=false -input=false >/dev/null && "$tofu" validate -no-color && "$tofu" test -no-color)
 }
 
-# A copy of the tree: modules refer to ../../scripts.
-stack=$scratch/stack
-mkdir -p "$stack"
+# A copy of the tree: modules refer to ../../scripts, and the collector
+# host to the release's systemd unit in ../deploy.
+stack=$scratch/repo/terraform
+mkdir -p "$stack" "$scratch/repo/deploy"
 (cd "$here" && tar --exclude=./testdata --exclude=./tools --exclude='.terraform*' -cf - .) | (cd "$stack" && tar -xf -)
+cp -R "$here/../deploy/systemd" "$scratch/repo/deploy/"
 
 for module in "$stack"/modules/*/; do
 	name=$(basename "$module")

@@ -53,6 +53,15 @@ variable "collector_binary_url" {
   type        = string
 }
 
+variable "collector_binary_sha256" {
+  description = "SHA-256 of the binary at collector_binary_url (its line in the release's SHA256SUMS). User data refuses to install a binary that does not match."
+  type        = string
+  validation {
+    condition     = can(regex("^[0-9a-f]{64}$", var.collector_binary_sha256))
+    error_message = "collector_binary_sha256: 64 lower-case hex digits, the release's SHA256SUMS line for the binary at collector_binary_url."
+  }
+}
+
 variable "collector_config" {
   description = "collector.yaml content; the listener must use syslog_port."
   type        = string
@@ -123,10 +132,12 @@ resource "aws_instance" "collector" {
   }
 
   user_data = templatefile("${path.module}/user-data.sh.tftpl", {
-    binary_url = var.collector_binary_url
-    config     = var.collector_config
-    catalog    = var.policy_catalog_json
-    unit       = file("${path.module}/vca-collector.service")
+    binary_url    = var.collector_binary_url
+    binary_sha256 = var.collector_binary_sha256
+    config        = var.collector_config
+    catalog       = var.policy_catalog_json
+    # The unit the release ships (deploy/systemd), not a copy of it.
+    unit = file("${path.module}/../../../deploy/systemd/vca-collector.service")
   })
   user_data_replace_on_change = true
 

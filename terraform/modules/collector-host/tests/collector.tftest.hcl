@@ -28,13 +28,14 @@ mock_provider "aws" {
 }
 
 variables {
-  name                 = "t"
-  vpc_id               = "vpc-0123456789abcdef0"
-  subnet_id            = "subnet-0123456789abcdef0"
-  gateway_private_ips  = ["10.20.16.10"]
-  collector_binary_url = "https://artifacts.example.com/vca-collector"
-  collector_config     = "listeners: {tcp: [{name: gw, address: \"0.0.0.0:6514\"}]}"
-  policy_catalog_json  = "{}"
+  name                    = "t"
+  vpc_id                  = "vpc-0123456789abcdef0"
+  subnet_id               = "subnet-0123456789abcdef0"
+  gateway_private_ips     = ["10.20.16.10"]
+  collector_binary_url    = "https://artifacts.example.com/vca-collector"
+  collector_binary_sha256 = "e74fa9b1af7f27201ce0802c00817bb704323e567296b1a506139a28a3224e49"
+  collector_config        = "listeners: {tcp: [{name: gw, address: \"0.0.0.0:6514\"}]}"
+  policy_catalog_json     = "{}"
 }
 
 run "collector_open_only_to_the_gateway" {
@@ -51,4 +52,20 @@ run "collector_open_only_to_the_gateway" {
     condition     = strcontains(aws_instance.collector.user_data, "ExecStart=/usr/local/bin/vca-collector run --config /etc/vca-collector/collector.yaml") && strcontains(aws_instance.collector.user_data, "systemctl enable --now vca-collector") && strcontains(aws_instance.collector.user_data, "catalog check /etc/vca-collector/catalog.json")
     error_message = "user data installs the systemd unit and checks the catalog"
   }
+  assert {
+    condition     = strcontains(aws_instance.collector.user_data, "echo \"e74fa9b1af7f27201ce0802c00817bb704323e567296b1a506139a28a3224e49  $download\" | sha256sum --check --status") && strcontains(aws_instance.collector.user_data, "mv \"$download\" /usr/local/bin/vca-collector")
+    error_message = "user data installs the binary only after its SHA-256 matches"
+  }
+  assert {
+    condition     = strcontains(aws_instance.collector.user_data, file("../../../deploy/systemd/vca-collector.service")) && strcontains(aws_instance.collector.user_data, "Type=notify")
+    error_message = "the host runs the release's systemd unit (deploy/systemd), readiness by sd_notify"
+  }
+}
+
+run "a_binary_without_its_checksum_is_refused" {
+  command = plan
+  variables {
+    collector_binary_sha256 = "sha256:E74FA9B1"
+  }
+  expect_failures = [var.collector_binary_sha256]
 }
