@@ -239,10 +239,7 @@ func parseCmd(args []string, stdin io.Reader, stdout io.Writer) error {
 		if rx.IsZero() {
 			ev.ReceivedAt = time.Now().UTC()
 		}
-		ev.EventID = parse.UUID{}
-		for i := 0; i < 8; i++ {
-			ev.EventID[15-i] = byte(seq >> (8 * i))
-		}
+		ev.EventID = parse.NewEventID([8]byte{}, seq)
 		p.Parse(msg, &ev)
 		if truncated {
 			ev.MarkTruncated()

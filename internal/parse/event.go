@@ -13,6 +13,7 @@
 package parse
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"time"
 	"unsafe"
@@ -120,8 +121,27 @@ type Field struct {
 	Key, Value []byte
 }
 
-// UUID is a rule, SmartGroup or WebGroup identifier as 16 bytes.
+// UUID is a rule, SmartGroup or WebGroup identifier as 16 bytes, and the
+// layout of an event's id (see NewEventID).
 type UUID [16]byte
+
+// NewEventID is an event's id: the 8-byte origin it was accepted into (a
+// spool's id, or for a Kafka writer the partition's id) followed by its
+// position there (the spool sequence number or the Kafka offset), big
+// endian, so ids of one origin sort in the order they were accepted and a
+// sink can say how far it got with one position.
+func NewEventID(origin [8]byte, seq uint64) UUID {
+	var u UUID
+	copy(u[:8], origin[:])
+	binary.BigEndian.PutUint64(u[8:], seq)
+	return u
+}
+
+// Origin is the first half of an id made by NewEventID.
+func (u UUID) Origin() [8]byte { return [8]byte(u[:8]) }
+
+// Seq is the position half of an id made by NewEventID.
+func (u UUID) Seq() uint64 { return binary.BigEndian.Uint64(u[8:]) }
 
 // Presence bits for optional scalar fields: absent is not the same as zero.
 type Has uint32

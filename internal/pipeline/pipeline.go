@@ -8,7 +8,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -237,8 +236,7 @@ func (p *Pipeline) parseBatch(b *spool.Batch, events []parse.Event) []parse.Even
 	id := p.spool.ID()
 	for i := range b.Records {
 		r, ev := &b.Records[i], &events[i]
-		copy(ev.EventID[:8], id[:])
-		binary.BigEndian.PutUint64(ev.EventID[8:], r.Seq)
+		ev.EventID = parse.NewEventID(id, r.Seq)
 		ev.ReceivedAt, ev.Listener, ev.Transport, ev.Peer = r.ReceivedAt, r.Listener, r.Transport, r.Peer
 		p.parser.Parse(r.Data, ev)
 		if r.Truncated {
@@ -309,7 +307,7 @@ func (p *Pipeline) skipHeld(si int, events []parse.Event) []parse.Event {
 		return events
 	}
 	k := 0
-	for k < len(events) && binary.BigEndian.Uint64(events[k].EventID[8:]) <= r.last {
+	for k < len(events) && events[k].EventID.Seq() <= r.last {
 		k++
 	}
 	if k < len(events) {

@@ -37,6 +37,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
+	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
 
 var (
@@ -546,10 +547,8 @@ func (s *Spool) dropOldestLocked(reason string) bool {
 }
 
 func (s *Spool) eventIDHex(seq uint64) string {
-	var b [16]byte
-	copy(b[:], s.id[:])
-	binary.BigEndian.PutUint64(b[8:], seq)
-	return hex.EncodeToString(b[:])
+	id := parse.NewEventID(s.id, seq)
+	return hex.EncodeToString(id[:])
 }
 
 // removeFirstLocked deletes the oldest segment file.

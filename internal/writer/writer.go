@@ -25,7 +25,6 @@ package writer
 import (
 	"context"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"maps"
@@ -272,9 +271,7 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 		cancelLinger := func() {}
 		for err == nil {
 			ev := &events[k]
-			var pos parse.UUID
-			copy(pos[:8], pid[:])
-			binary.BigEndian.PutUint64(pos[8:], uint64(msg.Offset))
+			pos := parse.NewEventID(pid, uint64(msg.Offset))
 			ev.EventID = pos
 			ok := dec.Decode(msg.Value, msg.Time, ev)
 			origin := ev.EventID

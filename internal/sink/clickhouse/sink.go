@@ -81,7 +81,7 @@ type Sink struct {
 	openSeg   *segment // this chain's segment of the open batch
 	shutdown  bool
 	inflight  sync.WaitGroup // sealed segments not yet settled
-	resumeEnd [16]byte       // last_event_id of the newest ingest_batches row
+	resumeEnd parse.UUID     // last_event_id of the newest ingest_batches row
 	resumeOK  bool
 	// recordedSeq is the seq of the newest segment the recorder has
 	// settled (recorded or dead-lettered); only the recorder touches it.
@@ -333,10 +333,10 @@ func (s *Sink) loadChain(ctx context.Context) error {
 // partition) that this chain's newest ingest_batches row covers; every
 // earlier one is stored.
 func (s *Sink) Resume(_ context.Context, spoolID [8]byte) (uint64, bool, error) {
-	if !s.resumeOK || [8]byte(s.resumeEnd[:8]) != spoolID {
+	if !s.resumeOK || s.resumeEnd.Origin() != spoolID {
 		return 0, false, nil
 	}
-	return binary.BigEndian.Uint64(s.resumeEnd[8:]), true, nil
+	return s.resumeEnd.Seq(), true, nil
 }
 
 func (s *Sink) Name() string { return "clickhouse" }
