@@ -1,7 +1,8 @@
 # openclaw-vca — build, run and check the collector.
 #
 #   make run     build and start vca-collector with examples/collector.yaml
-#   make test    everything the project checks (vet, race tests, Terraform preflight, fuzzing)
+#   make test    everything the project checks (vet, race tests, Terraform preflight, deployment artefacts, fuzzing)
+#   make check   the quick loop: vet and the tests that need no server (the others skip)
 #   make bench   Go benchmarks into bench/results/ (benchstat-readable)
 #   make bench-e2e  the collector and rsyslog end to end, side by side (bench/results/e2e-*)
 #   make bench-kafka  edge and writer collectors through Kafka (bench/results/kafka-*)
@@ -27,7 +28,7 @@ BENCHOUT   ?= bench/results/go-$(shell date -u +%Y%m%dT%H%M%SZ).txt
 
 export GO
 
-.PHONY: all build run test vet unit terraform deploy-check release image fuzz bench bench-e2e bench-kafka bench-schema demo dashboards clean
+.PHONY: all build run test check vet unit terraform deploy-check release image fuzz bench bench-e2e bench-kafka bench-schema demo dashboards clean
 
 all: build
 
@@ -39,6 +40,9 @@ run: build
 	./$(BIN) run --config $(CONFIG)
 
 test: vet unit terraform deploy-check fuzz
+
+check: vet
+	env -u CLICKHOUSE_ADDR -u CLICKHOUSE_REQUIRED $(GO) test -count=1 ./...
 
 vet:
 	$(GO) mod verify
