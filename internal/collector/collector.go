@@ -256,7 +256,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	}
 	for _, s := range c.sinks {
 		var cerr error
-		if d, ok := s.(interface{ Shutdown(context.Context) error }); ok {
+		if d, ok := s.(sink.Shutdowner); ok {
 			cerr = d.Shutdown(sctx)
 		} else {
 			cerr = s.Close()

@@ -36,6 +36,13 @@ type Resumer interface {
 	Resume(ctx context.Context, spoolID [8]byte) (last uint64, ok bool, err error)
 }
 
+// Shutdowner is implemented by sinks that hold accepted events in memory
+// (sealed batches, in-flight inserts) and can deliver them within a
+// deadline on shutdown; the collector calls it instead of Close.
+type Shutdowner interface {
+	Shutdown(ctx context.Context) error
+}
+
 // PermanentError marks a failure that no retry can fix (a schema or type
 // mismatch); the pipeline sets such batches aside instead of retrying.
 type PermanentError struct{ Err error }
