@@ -11,7 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -266,7 +265,7 @@ func (p *Pipeline) deliver(j *job, events []parse.Event) {
 			j.durable()
 			continue
 		}
-		backoff := 100 * time.Millisecond
+		backoff := delivery.NewBackoff(100*time.Millisecond, 30*time.Second)
 		for attempt := 0; ; attempt++ {
 			start := time.Now()
 			err := s.Write(p.stopCtx, evs, j.durable)
@@ -290,12 +289,9 @@ func (p *Pipeline) deliver(j *job, events []parse.Event) {
 				p.log.Error().Err(err).Str("sink", s.Name()).Int("events", len(evs)).Int("attempt", attempt+1).
 					Msg("sink write failed; retrying")
 			}
-			select {
-			case <-p.stopCtx.Done():
+			if !backoff.WaitContext(p.stopCtx) {
 				return // not durable: the events stay in the spool
-			case <-time.After(jitter(backoff)):
 			}
-			backoff = min(backoff*2, 30*time.Second)
 		}
 	}
 }
@@ -317,10 +313,6 @@ func (p *Pipeline) skipHeld(si int, events []parse.Event) []parse.Event {
 		p.m.skipped.WithLabelValues(p.sinks[si].Name()).Add(float64(k))
 	}
 	return events[k:]
-}
-
-func jitter(d time.Duration) time.Duration {
-	return d/2 + rand.N(d/2+1)
 }
 
 // deadLetter writes a permanently refused batch as JSON lines, with the

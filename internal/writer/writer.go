@@ -439,19 +439,16 @@ func (w *window) add(id parse.UUID) bool {
 }
 
 func (w *Writer) openSink(ctx context.Context, chain string, log zerolog.Logger) *clickhouse.Sink {
-	backoff := time.Second
+	backoff := delivery.NewBackoff(time.Second, 30*time.Second)
 	for {
 		s, err := w.store.NewSink(ctx, chain)
 		if err == nil {
 			return s
 		}
 		log.Warn().Err(err).Msg("cannot read the partition's hash chain from clickhouse; retrying")
-		select {
-		case <-ctx.Done():
+		if !backoff.WaitContext(ctx) {
 			return nil
-		case <-time.After(backoff):
 		}
-		backoff = min(backoff*2, 30*time.Second)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/delivery"
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 )
 
@@ -25,7 +26,6 @@ func (s *Store) RecordCatalog(ix *enrich.Index) {
 
 func (s *Store) catalogWriter() {
 	defer s.bg.Done()
-	backoff := time.Second
 	for {
 		select {
 		case <-s.quit:
@@ -33,17 +33,17 @@ func (s *Store) catalogWriter() {
 			return
 		case <-s.catalogKick:
 		}
+		backoff := delivery.NewBackoff(time.Second, time.Duration(s.cfg.MaxRetryBackoff))
 		for !s.writePendingCatalog() {
-			s.log.Warn().Dur("retry_in", backoff).Msg("policy_rules snapshot failed; retrying")
+			wait := backoff.Next()
+			s.log.Warn().Dur("retry_in", wait).Msg("policy_rules snapshot failed; retrying")
 			select {
 			case <-s.quit:
 				s.writePendingCatalog()
 				return
-			case <-time.After(backoff):
+			case <-time.After(wait):
 			}
-			backoff = min(backoff*2, time.Duration(s.cfg.MaxRetryBackoff))
 		}
-		backoff = time.Second
 	}
 }
 

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 	segkafka "github.com/segmentio/kafka-go"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/delivery"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/stream"
 )
@@ -156,7 +156,7 @@ func (s *Sink) producer() {
 func (s *Sink) produce(p *produce) bool {
 	start := time.Now()
 	msgs := p.msgs
-	backoff := 100 * time.Millisecond
+	backoff := delivery.NewBackoff(100*time.Millisecond, time.Duration(s.cfg.Producer.MaxRetryBackoff))
 	for attempt := 0; ; attempt++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Duration(s.cfg.Producer.Timeout))
 		err := s.w.WriteMessages(ctx, msgs...)
@@ -189,9 +189,8 @@ func (s *Sink) produce(p *produce) bool {
 		select {
 		case <-s.abandon:
 			return false
-		case <-time.After(backoff/2 + rand.N(backoff/2+1)):
+		case <-time.After(backoff.Next()):
 		}
-		backoff = min(backoff*2, time.Duration(s.cfg.Producer.MaxRetryBackoff))
 	}
 }
 
