@@ -87,11 +87,10 @@ func startDaemonIn(t *testing.T, dir, moreSinks, extra string) *daemon {
 sinks:
   file: {path: %q}
 %s
-pipeline: {dead_letter_dir: %q}
 admin: {address: "127.0.0.1:0", stall_after: 3s}
 shutdown_timeout: 10s
 %s
-`, cert, key, caFile, events, moreSinks, filepath.Join(dir, "dl"), extra)
+`, cert, key, caFile, events, moreSinks, extra)
 	if !strings.Contains(extra, "spool:") {
 		cfg += fmt.Sprintf("spool: {dir: %q}\n", filepath.Join(dir, "spool"))
 	}

@@ -52,10 +52,9 @@ kafka:
   brokers: %s
   topic: %s
   producer: {max_retry_backoff: 500ms, timeout: 2s}
-pipeline: {dead_letter_dir: %q}
 admin: {address: "127.0.0.1:0"}
 shutdown_timeout: 10s
-`, filepath.Join(dir, "spool"), brokersYAML(brokers), kafkaTopic, filepath.Join(dir, "dl"))
+`, filepath.Join(dir, "spool"), brokersYAML(brokers), kafkaTopic)
 	os.MkdirAll(dir, 0o755)
 	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
 	return runDaemonWant(t, dir, nil, 2)
@@ -320,8 +319,7 @@ kafka:
   topic: %s
   consumer: {group: all-in-one, session_timeout: 2s, rebalance_timeout: 10s, max_wait: 100ms}
 sinks:
-  clickhouse: {addresses: [%q], database: %s, flush_interval: 200ms}
-pipeline: {dead_letter_dir: %q}
+  clickhouse: {addresses: [%q], database: %s, flush_interval: 200ms, dead_letter_dir: %q}
 admin: {address: "127.0.0.1:0"}
 shutdown_timeout: 20s
 `, filepath.Join(dir, "spool"), brokersYAML(k.ListenAddrs()), kafkaTopic, chAddr, db, filepath.Join(dir, "dl"))

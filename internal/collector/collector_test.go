@@ -70,10 +70,9 @@ func TestRunReceivesAndDrains(t *testing.T) {
 	events := filepath.Join(dir, "events.jsonl")
 	yaml := fmt.Sprintf(`listeners: {tcp: [{name: tcp, address: "127.0.0.1:0"}]}
 spool: {dir: %q}
-pipeline: {dead_letter_dir: %q}
 sinks: {file: {path: %q}}
 admin: {address: "127.0.0.1:0"}
-`, filepath.Join(dir, "spool"), filepath.Join(dir, "dl"), events)
+`, filepath.Join(dir, "spool"), events)
 	var cfg Config
 	if err := config.Load([]byte(yaml), nil, &cfg); err != nil {
 		t.Fatal(err)

@@ -1,7 +1,8 @@
 // Package delivery holds what every path that hands events on shares: the
-// capped exponential backoff its retries wait with, and the in-order
+// capped exponential backoff its retries wait with, the in-order
 // watermark that turns durable reports arriving in any order into a
-// position that may be committed.
+// position that may be committed, and the dead-letter directory where
+// records a destination refused for good are set aside.
 package delivery
 
 import (

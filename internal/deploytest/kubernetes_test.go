@@ -888,7 +888,6 @@ func TestCollectorConfig(t *testing.T) {
 		// writes must be on a writable volume, the spool on the PVC.
 		writes := []struct{ key, path string }{
 			{"spool.dir", cfg.Spool.Dir},
-			{"pipeline.dead_letter_dir", cfg.Pipeline.DeadLetterDir},
 		}
 		if ch := cfg.Sinks.ClickHouse; ch != nil {
 			writes = append(writes, struct{ key, path string }{"sinks.clickhouse.dead_letter_dir", ch.DeadLetterDir})

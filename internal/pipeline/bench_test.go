@@ -64,7 +64,7 @@ func BenchmarkPipeline(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer sp.Close()
-		cfg := Config{DeadLetterDir: b.TempDir()}
+		var cfg Config
 		cfg.SetDefaults()
 		pl := New(cfg, parse.NewParser(parse.Options{}), nil, sp, []sink.Sink{nullSink{}}, prometheus.NewRegistry(), zerolog.Nop())
 		batches := corpusBatches(b.N)

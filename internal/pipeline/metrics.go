@@ -14,8 +14,7 @@ type metrics struct {
 	parseErrors   []prometheus.Counter               // by reason
 	written       []prometheus.Counter               // by sink
 	writeDuration []prometheus.Observer
-	errors        [][2]prometheus.Counter // by sink: permanent, retriable
-	deadLettered  *prometheus.CounterVec
+	errors        []prometheus.Counter // by sink
 	dropped       *prometheus.CounterVec
 	skipped       *prometheus.CounterVec
 }
@@ -35,12 +34,9 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metr
 		Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16),
 	}, []string{"sink"})
 	errs := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "vca_collector_sink_errors_total", Help: "Failed sink writes, by whether a retry can succeed.",
-	}, []string{"sink", "retriable"})
+		Name: "vca_collector_sink_errors_total", Help: "Failed sink writes, each retried.",
+	}, []string{"sink"})
 	m := &metrics{
-		deadLettered: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "vca_collector_dead_lettered_events_total", Help: "Events a sink refused permanently, written to the dead-letter directory.",
-		}, []string{"sink"}),
 		dropped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vca_collector_dropped_messages_total", Help: "Messages received but not accepted into the spool, by reason (shutdown, spool_write_error). Should stay zero.",
 		}, []string{"reason"}),
@@ -60,14 +56,13 @@ func newMetrics(reg prometheus.Registerer, p *Pipeline, sinks []sink.Sink) *metr
 	for _, s := range sinks {
 		m.written = append(m.written, written.WithLabelValues(s.Name()))
 		m.writeDuration = append(m.writeDuration, dur.WithLabelValues(s.Name()))
-		m.errors = append(m.errors, [2]prometheus.Counter{errs.WithLabelValues(s.Name(), "false"), errs.WithLabelValues(s.Name(), "true")})
-		m.deadLettered.WithLabelValues(s.Name())
+		m.errors = append(m.errors, errs.WithLabelValues(s.Name()))
 		m.skipped.WithLabelValues(s.Name())
 	}
 	m.dropped.WithLabelValues("shutdown")
 	m.dropped.WithLabelValues("spool_write_error")
 	if reg != nil {
-		reg.MustRegister(parsed, perr, written, dur, errs, m.deadLettered, m.dropped, m.skipped,
+		reg.MustRegister(parsed, perr, written, dur, errs, m.dropped, m.skipped,
 			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 				Name: "vca_collector_queue_batches", Help: "Spool batches read ahead of the parse workers.",
 			}, func() float64 { return float64(p.QueueDepth()) }),

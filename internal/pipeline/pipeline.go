@@ -1,9 +1,10 @@
 // Package pipeline moves messages from the listeners through the spool,
 // the parser and into every sink: listeners → spool (accepted) → reader →
 // parse and enrich workers → sinks, in spool order. A batch's spool position is
-// committed once every sink reported its events durable; retriable sink
-// errors are retried with capped exponential backoff, permanent ones go to
-// a dead-letter file.
+// committed once every sink reported its events durable; a sink's errors
+// are retried with capped exponential backoff (a sink that can refuse
+// events for good sets them aside itself, in a delivery.DeadLetter, and
+// reports them durable).
 package pipeline
 
 import (
@@ -11,8 +12,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -36,8 +35,6 @@ type Config struct {
 	// Workers parse batches in parallel; 0 means one per CPU. Delivery to
 	// the sinks stays in spool order.
 	Workers int `yaml:"workers"`
-	// DeadLetterDir receives batches a sink refused permanently.
-	DeadLetterDir string `yaml:"dead_letter_dir"`
 }
 
 func (c *Config) SetDefaults() {
@@ -46,9 +43,6 @@ func (c *Config) SetDefaults() {
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
-	}
-	if c.DeadLetterDir == "" {
-		c.DeadLetterDir = "./data/dead-letter"
 	}
 }
 
@@ -254,7 +248,7 @@ func (p *Pipeline) parseBatch(b *spool.Batch, events []parse.Event) []parse.Even
 }
 
 // deliver hands the events to every sink in turn, retrying each until it
-// takes them or refuses them permanently. The job's position is committed
+// takes them. The job's position is committed
 // when every sink has reported the events durable.
 func (p *Pipeline) deliver(j *job, events []parse.Event) {
 	j.pending.Store(int32(len(p.sinks)) + 1)
@@ -274,14 +268,7 @@ func (p *Pipeline) deliver(j *job, events []parse.Event) {
 				p.m.written[si].Add(float64(len(evs)))
 				break
 			}
-			if sink.IsPermanent(err) {
-				p.m.errors[si][0].Inc()
-				if p.deadLetter(s.Name(), evs, err) {
-					j.durable()
-				}
-				break
-			}
-			p.m.errors[si][1].Inc()
+			p.m.errors[si].Inc()
 			if p.stopCtx.Err() != nil {
 				return // shut down past its deadline: the events stay in the spool
 			}
@@ -313,52 +300,6 @@ func (p *Pipeline) skipHeld(si int, events []parse.Event) []parse.Event {
 		p.m.skipped.WithLabelValues(p.sinks[si].Name()).Add(float64(k))
 	}
 	return events[k:]
-}
-
-// deadLetter writes a permanently refused batch as JSON lines, with the
-// sink's error, and reports whether the file is safely written; if not, the
-// batch is not committed and the spool keeps it.
-func (p *Pipeline) deadLetter(sinkName string, events []parse.Event, cause error) bool {
-	p.m.deadLettered.WithLabelValues(sinkName).Add(float64(len(events)))
-	path := filepath.Join(p.cfg.DeadLetterDir, sinkName+"-"+time.Now().UTC().Format("20060102")+".jsonl")
-	var buf []byte
-	for i := range events {
-		buf = append(buf, `{"sink_error":`...)
-		buf = fmt.Appendf(buf, "%q", cause.Error())
-		buf = append(buf, `,"event":`...)
-		buf = events[i].AppendJSON(buf)
-		buf = append(buf, "}\n"...)
-	}
-	if err := appendSync(path, buf); err != nil {
-		p.log.Error().Err(err).AnErr("sink_error", cause).Str("sink", sinkName).Int("events", len(events)).
-			Msg("sink refused a batch permanently and the dead-letter file could not be written; the spool keeps it until the next start")
-		return false
-	}
-	p.log.Error().Err(cause).Str("sink", sinkName).Int("events", len(events)).Str("file", path).
-		Msg("sink refused a batch permanently; written to the dead-letter file")
-	return true
-}
-
-var deadLetterMu sync.Mutex
-
-func appendSync(path string, data []byte) error {
-	deadLetterMu.Lock()
-	defer deadLetterMu.Unlock()
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o640)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // turn makes workers deliver in spool order: sinks see events in sequence,

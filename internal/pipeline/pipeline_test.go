@@ -1,13 +1,11 @@
 package pipeline
 
 import (
-	"bufio"
 	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
-	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -25,12 +23,11 @@ import (
 )
 
 // memSink keeps the sequence numbers it was given. It can fail its first
-// writes, refuse everything permanently, hold back its durable callbacks,
+// writes, hold back its durable callbacks,
 // or claim to hold a prefix of the spool already.
 type memSink struct {
 	name      string
 	failFirst int
-	permanent bool
 	hold      bool
 	holds     uint64 // Resume answer: last held sequence + 1 (0: none)
 
@@ -50,9 +47,6 @@ func (m *memSink) Write(_ context.Context, evs []parse.Event, durable func()) er
 	m.calls++
 	if m.calls <= m.failFirst {
 		return errors.New("temporarily unavailable")
-	}
-	if m.permanent {
-		return &sink.PermanentError{Err: errors.New("column type mismatch")}
 	}
 	for i := range evs {
 		m.seqs = append(m.seqs, binary.BigEndian.Uint64(evs[i].EventID[8:]))
@@ -92,7 +86,6 @@ type rig struct {
 	sp  *spool.Spool
 	pl  *Pipeline
 	reg *prometheus.Registry
-	dl  string
 }
 
 func newRig(t *testing.T, sinks ...sink.Sink) *rig {
@@ -106,11 +99,11 @@ func newRig(t *testing.T, sinks ...sink.Sink) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sp.Close() })
-	cfg := Config{Workers: 3, QueueBatches: 2, DeadLetterDir: filepath.Join(dir, "dead-letter")}
+	cfg := Config{Workers: 3, QueueBatches: 2}
 	cfg.SetDefaults()
 	pl := New(cfg, parse.NewParser(parse.Options{}), nil, sp, sinks, reg, zerolog.Nop())
 	pl.Start()
-	return &rig{sp: sp, pl: pl, reg: reg, dl: cfg.DeadLetterDir}
+	return &rig{sp: sp, pl: pl, reg: reg}
 }
 
 var peer = netip.MustParseAddrPort("10.20.0.5:41000")
@@ -170,20 +163,12 @@ func TestPipelineDelivery(t *testing.T) {
 				}
 			}
 		}},
-		{"retriable errors are retried without loss or repeats", func() []*memSink {
+		{"sink errors are retried without loss or repeats", func() []*memSink {
 			return []*memSink{{name: "flaky", failFirst: 2}}
 		}, func(t *testing.T, r *rig, s []*memSink) {
 			wantSeqs(t, "flaky", s[0].got(), 0, n)
-			if e := testutil.ToFloat64(r.pl.m.errors[0][1]); e != 2 {
+			if e := testutil.ToFloat64(r.pl.m.errors[0]); e != 2 {
 				t.Fatalf("retriable errors counted %v, want 2", e)
-			}
-		}},
-		{"permanent refusal goes to the dead-letter file and is committed", func() []*memSink {
-			return []*memSink{{name: "strict", permanent: true}, {name: "ok"}}
-		}, func(t *testing.T, r *rig, s []*memSink) {
-			wantSeqs(t, "ok", s[1].got(), 0, n)
-			if lines := countLines(t, r.dl); lines != n {
-				t.Fatalf("dead-letter lines %d, want %d", lines, n)
 			}
 		}},
 	} {
@@ -202,25 +187,6 @@ func TestPipelineDelivery(t *testing.T) {
 			}
 		})
 	}
-}
-
-func countLines(t *testing.T, dir string) int {
-	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "*.jsonl"))
-	n := 0
-	for _, f := range files {
-		fh, err := os.Open(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(fh)
-		sc.Buffer(nil, 1<<20)
-		for sc.Scan() {
-			n++
-		}
-		fh.Close()
-	}
-	return n
 }
 
 // The spool commits only what every sink holds; while one sink holds

@@ -6,7 +6,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
@@ -18,10 +17,11 @@ type Sink interface {
 	// Write takes the events: it returns once the sink has copied them
 	// (the events and their byte slices are valid only during the call)
 	// and calls durable, exactly once, when they are stored for good:
-	// written to the file, inserted into ClickHouse, or set aside in a
-	// dead-letter file. That may happen before Write returns or long after.
-	// When Write returns an error, durable is not called; a Permanent error
-	// means retrying the same events cannot succeed. durable may be nil.
+	// written to the file, inserted into ClickHouse, or, when the
+	// destination refused them for good, set aside in a
+	// delivery.DeadLetter. That may happen before Write returns or long
+	// after. When Write returns an error, durable is not called and the
+	// caller retries the same events. durable may be nil.
 	Write(ctx context.Context, events []parse.Event, durable func()) error
 	// Close flushes and releases resources.
 	Close() error
@@ -41,17 +41,4 @@ type Resumer interface {
 // deadline on shutdown; the collector calls it instead of Close.
 type Shutdowner interface {
 	Shutdown(ctx context.Context) error
-}
-
-// PermanentError marks a failure that no retry can fix (a schema or type
-// mismatch); the pipeline sets such batches aside instead of retrying.
-type PermanentError struct{ Err error }
-
-func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
-func (e *PermanentError) Unwrap() error { return e.Err }
-
-// IsPermanent reports whether err is marked permanent.
-func IsPermanent(err error) bool {
-	var p *PermanentError
-	return errors.As(err, &p)
 }

@@ -1,9 +1,11 @@
 package clickhouse
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -303,8 +305,15 @@ func TestPermanentErrorGoesToDeadLetter(t *testing.T) {
 	if n := strings.Count(string(body), "\n"); n != len(events) {
 		t.Errorf("dead-letter file holds %d rows, want %d", n, len(events))
 	}
-	if !strings.Contains(string(body), "payload") || !strings.Contains(string(body), "clickhouse_error") {
-		t.Errorf("dead-letter rows lack the server's message: %.300s", body)
+	var first struct {
+		Sink, Error, Table string
+		Record             map[string]any
+	}
+	if err := json.Unmarshal(body[:bytes.IndexByte(body, '\n')], &first); err != nil {
+		t.Fatalf("dead-letter line is not JSON: %v: %.300s", err, body)
+	}
+	if first.Sink != "clickhouse" || first.Table != "dcf_events" || !strings.Contains(first.Error, "payload") || first.Record["event_id"] == nil {
+		t.Errorf("dead-letter line lacks the sink, table, server's message or row: %.300s", body)
 	}
 	m, _ := reg.Gather()
 	if v := counterValue(m, "vca_collector_clickhouse_insert_failures_total", "false"); v != 1 {

@@ -1,16 +1,13 @@
 package clickhouse
 
 import (
-	"encoding/json"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"time"
 
 	"github.com/ClickHouse/ch-go"
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/delivery"
 )
 
 // encodeError is a value the client could not encode for its column: the
@@ -65,7 +62,6 @@ type metrics struct {
 	batchRows      prometheus.Histogram
 	pending        prometheus.Gauge
 	blocked        prometheus.Counter
-	deadLettered   prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -95,44 +91,19 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		blocked: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vca_collector_clickhouse_backpressure_total", Help: "Times a full batch had to wait for an inserter.",
 		}),
-		deadLettered: prometheus.NewCounter(prometheus.CounterOpts{
-			Name: "vca_collector_clickhouse_dead_lettered_rows_total", Help: "Rows ClickHouse refused permanently, written to the dead-letter directory.",
-		}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.failures, m.rows, m.insertDuration, m.latency, m.batchRows, m.pending, m.blocked, m.deadLettered)
+		reg.MustRegister(m.failures, m.rows, m.insertDuration, m.latency, m.batchRows, m.pending, m.blocked)
 	}
 	return m
 }
 
-// deadLetter writes a refused batch, one JSON object per row with the
+// deadLetter sets a refused batch aside, one letter per row with the
 // server's message, and reports whether the rows are safely there; if not,
 // the batch is not reported durable and the spool keeps its events for the
 // next start. It logs once per batch.
 func (s *Store) deadLetter(b *batch, cause error) bool {
-	s.m.deadLettered.Add(float64(b.rows()))
-	path := filepath.Join(s.cfg.DeadLetterDir, fmt.Sprintf("clickhouse-%s-%s.jsonl",
-		time.Now().UTC().Format("20060102T150405.000000000"), b.token[:8]))
-	err := writeDeadLetter(path, b, cause)
-	ev := s.log.Error().Err(cause).Int("rows", b.rows()).Int("chains", len(b.segs)).Str("file", path)
-	if err != nil {
-		ev.AnErr("dead_letter_error", err).
-			Msg("clickhouse refused a batch permanently and the dead-letter file could not be written; the spool keeps the events until the next start")
-		return false
-	}
-	ev.Msg("clickhouse refused a batch permanently; rows written to the dead-letter directory")
-	return true
-}
-
-func writeDeadLetter(path string, b *batch, cause error) error {
-	if err := os.MkdirAll(filepath.Dir(path), 0o750); err != nil {
-		return err
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_EXCL, 0o640)
-	if err != nil {
-		return err
-	}
-	enc := json.NewEncoder(f)
+	letters := make([]delivery.Letter, 0, b.rows())
 	for _, t := range []struct {
 		name string
 		rows tableRows
@@ -143,15 +114,16 @@ func writeDeadLetter(path string, b *batch, cause error) error {
 			for _, c := range cols {
 				row[c.name] = c.col.value(i)
 			}
-			if err := enc.Encode(map[string]any{"table": t.name, "clickhouse_error": cause.Error(), "row": row}); err != nil {
-				f.Close()
-				return err
-			}
+			letters = append(letters, delivery.Letter{Table: t.name, Record: row})
 		}
 	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
+	path, err := s.dead.Write("clickhouse", b.token[:8], cause, letters)
+	ev := s.log.Error().Err(cause).Int("rows", b.rows()).Int("chains", len(b.segs)).Str("file", path)
+	if err != nil {
+		ev.AnErr("dead_letter_error", err).
+			Msg("clickhouse refused a batch permanently and the dead-letter file could not be written; the spool keeps the events until the next start")
+		return false
 	}
-	return f.Close()
+	ev.Msg("clickhouse refused a batch permanently; rows written to the dead-letter directory")
+	return true
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
+	"github.com/openclaw-vca/openclaw-vca/internal/delivery"
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
@@ -42,6 +43,7 @@ type Store struct {
 	version string
 	log     zerolog.Logger
 	m       *metrics
+	dead    *delivery.DeadLetter // where batches the server refuses for good go
 
 	mu     sync.Mutex
 	open   *batch
@@ -163,6 +165,7 @@ func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer, log z
 		return nil, err
 	}
 	st := &Store{cfg: cfg, conn: conn, log: log.With().Str("sink", "clickhouse").Logger(), m: newMetrics(reg),
+		dead:        delivery.NewDeadLetter(cfg.DeadLetterDir, reg),
 		catalogKick: make(chan struct{}, 1), quit: make(chan struct{}),
 		pending: make(chan *batch, cfg.MaxPendingBatches), free: make(chan *batch, cfg.MaxPendingBatches+cfg.Inserters+1)}
 	if err := st.start(ctx); err != nil {
