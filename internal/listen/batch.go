@@ -18,6 +18,11 @@ type Source struct {
 	Transport string // "udp", "tcp" or "tls"
 }
 
+// Backpressure reports whether a reader that waits slows its sender down:
+// a TCP or TLS sender stops writing, while UDP datagrams pile up in the
+// kernel's buffer and overflow there.
+func (s *Source) Backpressure() bool { return s.Transport != "udp" }
+
 // Message is one received syslog message. Data points into its batch.
 type Message struct {
 	Data       []byte
@@ -80,6 +85,13 @@ func (b *Batch) Add(data []byte, rx time.Time, peer netip.AddrPort, truncated bo
 
 // Len is the number of messages.
 func (b *Batch) Len() int { return len(b.Msgs) }
+
+// Message returns the i-th message's fields (spool.Input reads a batch
+// through it).
+func (b *Batch) Message(i int) (data []byte, receivedAt time.Time, peer netip.AddrPort, truncated bool) {
+	m := &b.Msgs[i]
+	return m.Data, m.ReceivedAt, m.Peer, m.Truncated
+}
 
 // Release returns the batch to the pool.
 func (b *Batch) Release() {

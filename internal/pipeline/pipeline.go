@@ -132,9 +132,14 @@ func (p *Pipeline) Start() {
 
 // HandleBatch appends a listener's batch to the spool; once it returns,
 // the messages are accepted. It blocks while the spool is full (block
-// policy), which stops TCP readers.
+// policy), which stops TCP readers; a UDP batch, whose sender no wait
+// slows down, is refused instead.
 func (p *Pipeline) HandleBatch(b *listen.Batch) {
-	err := p.spool.Append(b)
+	from := spool.Origin{Listener: b.Source.Listener, Transport: b.Source.Transport}
+	if !b.Source.Backpressure() {
+		from.WhenFull = spool.Refuse
+	}
+	err := p.spool.Append(from, b)
 	switch {
 	case err == nil, errors.Is(err, spool.ErrFull): // ErrFull is counted by the spool
 	case errors.Is(err, spool.ErrClosed):

@@ -1,5 +1,5 @@
 // Appending: records written to the active segment, rotation, and what a
-// full spool does (wait, drop UDP, or drop the oldest).
+// full spool does (wait, refuse the input, or drop the oldest).
 
 package spool
 
@@ -12,7 +12,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 )
 
@@ -52,12 +51,14 @@ func (s *Spool) rotateLocked() error {
 
 var encPool = sync.Pool{New: func() any { b := make([]byte, 0, 512<<10); return &b }}
 
-// Append writes the batch's messages as records. It returns once they are
+// Append writes the input's messages as records. It returns once they are
 // written to the operating system: from then on they are accepted. With
-// the block policy and a full spool it waits for space, except for UDP
-// batches, which it drops (counted) and reports with ErrFull.
-func (s *Spool) Append(b *listen.Batch) error {
-	if len(b.Msgs) == 0 {
+// the block policy and a full spool it waits for space, or, when the
+// origin says Refuse, drops what is left of the input (counted) and
+// reports ErrFull.
+func (s *Spool) Append(from Origin, in Input) error {
+	count := in.Len()
+	if count == 0 {
 		return nil
 	}
 	bp := encPool.Get().(*[]byte)
@@ -65,16 +66,16 @@ func (s *Spool) Append(b *listen.Batch) error {
 	// Write in pieces of at most a quarter segment, so that any piece fits
 	// once the committed segments are gone, whatever the batch size.
 	limit := int(s.cfg.SegmentSize / 4)
-	udp := b.Source.Transport == "udp"
+	refuse := from.WhenFull == Refuse
 	var err error
 	n := uint64(0)
-	for i := range b.Msgs {
-		m := &b.Msgs[i]
-		buf = appendRecord(buf, m.ReceivedAt, m.Peer, b.Source.Listener, b.Source.Transport, m.Truncated, m.Data)
+	for i := range count {
+		data, rx, peer, truncated := in.Message(i)
+		buf = appendRecord(buf, rx, peer, from.Listener, from.Transport, truncated, data)
 		n++
-		if len(buf) >= limit || i == len(b.Msgs)-1 {
-			if err = s.write(buf, n, udp); err != nil {
-				if rest := uint64(len(b.Msgs) - 1 - i); rest > 0 && errors.Is(err, ErrFull) {
+		if len(buf) >= limit || i == count-1 {
+			if err = s.write(buf, n, refuse); err != nil {
+				if rest := uint64(count - 1 - i); rest > 0 && errors.Is(err, ErrFull) {
 					s.m.dropped.WithLabelValues("full_udp").Add(float64(rest))
 				}
 				break
@@ -89,7 +90,7 @@ func (s *Spool) Append(b *listen.Batch) error {
 	return err
 }
 
-func (s *Spool) write(buf []byte, n uint64, udp bool) error {
+func (s *Spool) write(buf []byte, n uint64, refuse bool) error {
 	need := int64(len(buf))
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -103,7 +104,7 @@ func (s *Spool) write(buf []byte, n uint64, udp bool) error {
 		if s.cfg.FullPolicy == DropOldest && s.dropOldestLocked(reason) {
 			return nil
 		}
-		if udp {
+		if refuse {
 			s.m.dropped.WithLabelValues("full_udp").Add(float64(n))
 			return ErrFull
 		}

@@ -56,7 +56,7 @@ func BenchmarkSpoolThroughput(b *testing.B) {
 	b.ResetTimer()
 	cpu0, t0 := cpuTime(), time.Now()
 	for n := 0; n < b.N; n += batch.Len() {
-		if err := s.Append(batch); err != nil {
+		if err := s.Append(Origin{Listener: src.Listener, Transport: src.Transport}, batch); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -24,6 +24,16 @@ import (
 var tcpSrc = &listen.Source{Listener: "tcp-main", Transport: "tcp"}
 var udpSrc = &listen.Source{Listener: "udp-main", Transport: "udp"}
 
+// originOf is the origin of a batch from src, with the overflow the pipeline
+// gives it: UDP is refused when the spool is full, TCP waits.
+func originOf(src *listen.Source) Origin {
+	o := Origin{Listener: src.Listener, Transport: src.Transport}
+	if src.Transport == "udp" {
+		o.WhenFull = Refuse
+	}
+	return o
+}
+
 func testConfig(dir string) Config {
 	c := Config{Dir: dir, SegmentSize: 64 << 10, MaxSize: 1 << 30, FsyncInterval: config.Duration(5 * time.Millisecond)}
 	c.SetDefaults()
@@ -63,7 +73,7 @@ func appendN(t *testing.T, s *Spool, src *listen.Source, from, to int) {
 		for ; i < to && b.Len() < 100; i++ {
 			b.Add(msg(i), time.Unix(1700000000, int64(i)), peer, i%50 == 7)
 		}
-		if err := s.Append(b); err != nil {
+		if err := s.Append(originOf(b.Source), b); err != nil {
 			t.Fatal(err)
 		}
 		b.Release()
@@ -98,7 +108,7 @@ func TestAppendReadRoundTrip(t *testing.T) {
 	v6 := netip.MustParseAddrPort("[2001:db8::1]:514")
 	b.Add([]byte("udp line"), time.Unix(1, 5), v6, false)
 	b.Add([]byte(""), time.Unix(2, 0), netip.AddrPort{}, false)
-	s.Append(b)
+	s.Append(originOf(b.Source), b)
 
 	ctx := context.Background()
 	var got []Record
@@ -282,7 +292,7 @@ func TestBlockPolicyWaitsAndUDPDrops(t *testing.T) {
 	}
 	b := listen.NewBatch(udpSrc)
 	b.Add(bytes.Repeat([]byte("u"), 40<<10), time.Now(), peer, false)
-	if err := s.Append(b); !errors.Is(err, ErrFull) {
+	if err := s.Append(originOf(b.Source), b); !errors.Is(err, ErrFull) {
 		t.Fatalf("UDP into a full spool: %v, want ErrFull", err)
 	}
 	if n := testutil.ToFloat64(s.m.dropped.WithLabelValues("full_udp")); n != 1 {
@@ -292,7 +302,7 @@ func TestBlockPolicyWaitsAndUDPDrops(t *testing.T) {
 	go func() {
 		b := listen.NewBatch(tcpSrc)
 		b.Add(bytes.Repeat([]byte("t"), 40<<10), time.Now(), peer, false)
-		done <- s.Append(b)
+		done <- s.Append(originOf(b.Source), b)
 	}()
 	select {
 	case err := <-done:
@@ -360,12 +370,12 @@ func TestReaderGetsEOFAfterCloseWriter(t *testing.T) {
 	if err := s.Next(context.Background(), &b); err != io.EOF {
 		t.Fatalf("Next after draining a closed spool: %v", err)
 	}
-	if err := s.Append(listen.NewBatch(tcpSrc)); err != nil {
+	if err := s.Append(originOf(tcpSrc), listen.NewBatch(tcpSrc)); err != nil {
 		t.Fatalf("empty append: %v", err)
 	}
 	b2 := listen.NewBatch(tcpSrc)
 	b2.Add([]byte("x"), time.Now(), peer, false)
-	if err := s.Append(b2); !errors.Is(err, ErrClosed) {
+	if err := s.Append(originOf(b2.Source), b2); !errors.Is(err, ErrClosed) {
 		t.Fatalf("append after CloseWriter: %v", err)
 	}
 }
