@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -16,39 +15,30 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
-	"github.com/openclaw-vca/openclaw-vca/internal/listen"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
-	"github.com/openclaw-vca/openclaw-vca/internal/pipeline"
 	"github.com/openclaw-vca/openclaw-vca/internal/sdnotify"
-	"github.com/openclaw-vca/openclaw-vca/internal/sink"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
-	"github.com/openclaw-vca/openclaw-vca/internal/sink/file"
-	kafkasink "github.com/openclaw-vca/openclaw-vca/internal/sink/kafka"
-	"github.com/openclaw-vca/openclaw-vca/internal/spool"
 	"github.com/openclaw-vca/openclaw-vca/internal/version"
-	"github.com/openclaw-vca/openclaw-vca/internal/writer"
 )
 
-// Collector is a configured daemon, bound to its addresses.
+// Collector is a configured daemon, bound to its addresses: the halves
+// its mode runs, in start order (the Kafka writer before the receiver
+// that feeds it), and the admin endpoints.
 type Collector struct {
 	cfg      Config
 	log      zerolog.Logger
 	reg      *prometheus.Registry
-	spool    *spool.Spool
-	pipeline *pipeline.Pipeline
-	sinks    []sink.Sink
-	udp      []*listen.UDPServer
-	tcp      []*listen.TCPServer
+	enricher *enrich.Enricher
+	receiver *receiver    // nil in writer mode
+	writer   *kafkaWriter // nil at an edge and in mode all without Kafka
+	parts    []component
 	admin    *http.Server
 	adminLn  net.Listener
 	ready    atomic.Bool
-	enricher *enrich.Enricher
-	store    *clickhouse.Store // writer side
-	writer   *writer.Writer
 }
 
-// New binds every listener and opens every sink, so configuration and
-// permission problems surface before Run.
+// New opens both halves its mode needs and binds every listener, so
+// configuration and permission problems surface before Run.
 func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 	c := &Collector{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
 	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -56,102 +46,40 @@ func New(cfg Config, log zerolog.Logger) (*Collector, error) {
 		Name: "vca_collector_build_info", Help: "Build of the running collector.",
 		ConstLabels: prometheus.Labels{"version": version.Version, "revision": version.Revision()},
 	}, func() float64 { return 1 }))
-	loc, _ := time.LoadLocation(cfg.Parse.TimeZone)
-	parser := parse.NewParser(parse.Options{Location: loc})
+	loc, _ := time.LoadLocation(cfg.Parse.TimeZone) // Validate checked it
+	parseOpts := parse.Options{Location: loc}
 	en, err := enrich.New(cfg.Catalog, c.reg, log)
 	if err != nil {
 		return nil, err
 	}
 	c.enricher = en
-
-	if err := c.openSinks(cfg, en); err != nil {
-		c.closeSinks()
-		return nil, err
-	}
 	if cfg.consumes() {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Sinks.ClickHouse.DialTimeout)+30*time.Second)
-		st, err := clickhouse.OpenStore(ctx, *cfg.Sinks.ClickHouse, c.reg, log)
-		cancel()
-		if err != nil {
-			c.closeSinks()
+		if c.writer, err = newKafkaWriter(cfg, en, parseOpts, c.reg, log); err != nil {
 			return nil, err
 		}
-		c.store = st
-		en.OnLoad(st.RecordCatalog)
-		if c.writer, err = writer.New(*cfg.Kafka, st, parse.Options{Location: loc}, c.reg, log); err != nil {
-			c.closeAll()
+		c.parts = append(c.parts, c.writer)
+	}
+	if cfg.receives() {
+		if c.receiver, err = newReceiver(cfg, parse.NewParser(parseOpts), en, c.reg, log); err != nil {
+			shutdownAll(context.Background(), c.parts)
 			return nil, err
 		}
+		c.parts = append(c.parts, c.receiver)
 	}
-	if !cfg.receives() {
-		return c, c.serveAdmin()
-	}
-	sp, err := spool.Open(cfg.Spool, c.reg, log)
-	if err != nil {
-		c.closeAll()
-		return nil, err
-	}
-	c.spool = sp
-	c.pipeline = pipeline.New(cfg.Pipeline, parser, c.enricher, sp, c.sinks, c.reg, log)
-
-	lm := listen.NewMetrics(c.reg)
-	for _, lc := range cfg.Listeners.UDP {
-		s, err := listen.NewUDPServer(lc, c.pipeline, lm, log)
-		if err != nil {
-			c.closeAll()
-			return nil, err
-		}
-		c.udp = append(c.udp, s)
-	}
-	for _, lc := range cfg.Listeners.TCP {
-		s, err := listen.NewTCPServer(lc, c.pipeline, lm, log)
-		if err != nil {
-			c.closeAll()
-			return nil, err
-		}
-		c.tcp = append(c.tcp, s)
-	}
-	if err := c.serveAdmin(); err != nil {
-		c.closeAll()
+	if err := c.listenAdmin(); err != nil {
+		shutdownAll(context.Background(), c.parts)
 		return nil, err
 	}
 	return c, nil
 }
 
-// openSinks opens the pipeline's sinks: the file, then Kafka (edge) or
-// ClickHouse (all without Kafka).
-func (c *Collector) openSinks(cfg Config, en *enrich.Enricher) error {
-	if !cfg.receives() {
-		return nil
-	}
-	if cfg.Sinks.File != nil {
-		fs, err := file.New(*cfg.Sinks.File)
-		if err != nil {
-			return err
-		}
-		c.sinks = append(c.sinks, fs)
-	}
-	if cfg.Kafka != nil {
-		ks, err := kafkasink.New(*cfg.Kafka, c.reg, c.log)
-		if err != nil {
-			return err
-		}
-		c.sinks = append(c.sinks, ks)
-	}
-	if cfg.direct() && cfg.Sinks.ClickHouse != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Duration(cfg.Sinks.ClickHouse.DialTimeout)+30*time.Second)
-		chs, err := clickhouse.New(ctx, *cfg.Sinks.ClickHouse, c.reg, c.log)
-		cancel()
-		if err != nil {
-			return err
-		}
-		c.sinks = append(c.sinks, chs)
-		en.OnLoad(chs.RecordCatalog)
-	}
-	return nil
+// openTimeout bounds opening a ClickHouse store: the dial, then the
+// schema checks and migrations.
+func openTimeout(cfg *clickhouse.Config) time.Duration {
+	return time.Duration(cfg.DialTimeout) + 30*time.Second
 }
 
-func (c *Collector) serveAdmin() error {
+func (c *Collector) listenAdmin() error {
 	if c.cfg.Admin.Address == "" {
 		return nil
 	}
@@ -181,37 +109,19 @@ func (c *Collector) serveAdmin() error {
 	return nil
 }
 
-// Run serves until ctx is cancelled, then shuts down in order: stop
-// reading from the network, close the spool to appends, deliver what it
-// holds within the shutdown timeout, close the sinks (their last batches
-// become durable and are committed), close the spool. What is not
-// delivered by then stays in the spool for the next start.
+// Run starts the halves, serves until ctx is cancelled, then shuts them
+// down in reverse within the shutdown timeout (see receiver.Shutdown and
+// kafkaWriter.Shutdown for what each leaves for the next start) and the
+// admin endpoints last.
 func (c *Collector) Run(ctx context.Context) error {
-	if c.pipeline != nil {
-		c.pipeline.Start()
-	}
-	wctx, stopWatch := context.WithCancel(context.Background())
-	defer stopWatch()
-	go c.enricher.Watch(wctx)
-	consumeCtx, stopConsuming := context.WithCancel(context.Background())
-	defer stopConsuming()
-	consumed := make(chan error, 1)
-	if c.writer != nil {
-		go func() { consumed <- c.writer.Run(consumeCtx) }()
-		c.log.Info().Str("topic", c.cfg.Kafka.Topic).Str("group", c.cfg.Kafka.Consumer.Group).Msg("consuming from kafka into clickhouse")
-	}
-	var wg sync.WaitGroup
-	for _, s := range c.udp {
-		wg.Add(1)
-		go func() { defer wg.Done(); s.Serve() }()
-		c.log.Info().Str("listener", s.Source().Listener).Str("address", s.Addr().String()).
-			Int("receive_buffer", s.ReceiveBuffer()).Msg("listening (udp)")
-	}
-	for _, s := range c.tcp {
-		wg.Add(1)
-		go func() { defer wg.Done(); s.Serve() }()
-		c.log.Info().Str("listener", s.Source().Listener).Str("address", s.Addr().String()).
-			Str("transport", s.Source().Transport).Msg("listening")
+	watchCtx, stopWatching := context.WithCancel(context.Background())
+	defer stopWatching()
+	go c.enricher.Watch(watchCtx)
+	if err := startAll(ctx, c.parts); err != nil {
+		if c.adminLn != nil {
+			c.adminLn.Close()
+		}
+		return err
 	}
 	if c.admin != nil {
 		go c.admin.Serve(c.adminLn)
@@ -221,7 +131,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	if err := sdnotify.Ready(); err != nil {
 		c.log.Warn().Err(err).Msg("telling systemd the collector is ready")
 	}
-	go c.watchStalls(wctx)
+	go c.watchStalls(watchCtx)
 	<-ctx.Done()
 
 	c.ready.Store(false)
@@ -229,59 +139,7 @@ func (c *Collector) Run(ctx context.Context) error {
 	c.log.Info().Msg("shutting down: closing listeners")
 	sctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.cfg.ShutdownTimeout))
 	defer cancel()
-	closed := make(chan struct{})
-	go func() {
-		for _, s := range c.udp {
-			s.Close()
-		}
-		for _, s := range c.tcp {
-			s.Close()
-		}
-		wg.Wait()
-		close(closed)
-	}()
-	select {
-	case <-closed:
-	case <-time.After(time.Duration(c.cfg.ShutdownTimeout) / 2):
-		// Readers blocked on a full spool: refuse their last messages.
-		c.log.Warn().Msg("listeners still blocked on a full spool; closing it to appends")
-	}
-	var err error
-	if c.spool != nil {
-		c.spool.CloseWriter()
-	}
-	<-closed
-	if c.pipeline != nil {
-		err = c.pipeline.Stop(sctx)
-	}
-	for _, s := range c.sinks {
-		var cerr error
-		if d, ok := s.(sink.Shutdowner); ok {
-			cerr = d.Shutdown(sctx)
-		} else {
-			cerr = s.Close()
-		}
-		if cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-	}
-	if c.spool != nil {
-		if cerr := c.spool.Close(); cerr != nil {
-			err = errors.Join(err, cerr)
-		}
-	}
-	if c.writer != nil {
-		// After the edge side: in mode all, what it just produced is read
-		// by the next start (offsets are committed only once inserted).
-		stopConsuming()
-		select {
-		case werr := <-consumed:
-			err = errors.Join(err, werr)
-		case <-sctx.Done():
-			err = errors.Join(err, errors.New("kafka writer: shutdown deadline passed with partitions still flushing; uncommitted records are read again"))
-		}
-		err = errors.Join(err, c.store.Close())
-	}
+	err := shutdownAll(sctx, c.parts)
 	if c.admin != nil {
 		c.admin.Shutdown(sctx)
 	}
@@ -293,12 +151,8 @@ func (c *Collector) Run(ctx context.Context) error {
 // durable, or nil.
 func (c *Collector) stall() error {
 	var errs []error
-	after := time.Duration(c.cfg.Admin.StallAfter)
-	if c.pipeline != nil {
-		errs = append(errs, c.pipeline.Stall(after))
-	}
-	if c.writer != nil {
-		errs = append(errs, c.writer.Stall(after))
+	for _, p := range c.parts {
+		errs = append(errs, p.Stall(time.Duration(c.cfg.Admin.StallAfter)))
 	}
 	return errors.Join(errs...)
 }
@@ -332,48 +186,20 @@ func (c *Collector) watchStalls(ctx context.Context) {
 // and TLS certificates.
 func (c *Collector) Reload() {
 	c.enricher.Reload() // a rejected catalog is logged; the one in use stays
-	for _, s := range c.tcp {
-		if err := s.ReloadTLS(); err != nil {
-			c.log.Error().Err(err).Str("listener", s.Source().Listener).Msg("TLS reload failed; keeping the previous certificate")
-		} else if s.Source().Transport == "tls" {
-			c.log.Info().Str("listener", s.Source().Listener).Msg("TLS certificate reloaded")
-		}
+	if c.receiver != nil {
+		c.receiver.reloadTLS()
 	}
 }
 
-// Addrs lists the bound listener addresses by name.
+// Addrs lists the bound listener addresses by name, and the admin
+// endpoints' as "admin".
 func (c *Collector) Addrs() map[string]net.Addr {
 	m := map[string]net.Addr{}
-	for _, s := range c.udp {
-		m[s.Source().Listener] = s.Addr()
-	}
-	for _, s := range c.tcp {
-		m[s.Source().Listener] = s.Addr()
+	if c.receiver != nil {
+		c.receiver.addrs(m)
 	}
 	if c.adminLn != nil {
 		m["admin"] = c.adminLn.Addr()
 	}
 	return m
-}
-
-func (c *Collector) closeAll() {
-	for _, s := range c.udp {
-		s.Close()
-	}
-	for _, s := range c.tcp {
-		s.Close()
-	}
-	c.closeSinks()
-	if c.spool != nil {
-		c.spool.Close()
-	}
-	if c.store != nil {
-		c.store.Close()
-	}
-}
-
-func (c *Collector) closeSinks() {
-	for _, s := range c.sinks {
-		s.Close()
-	}
 }

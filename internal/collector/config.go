@@ -1,6 +1,8 @@
-// Package collector assembles the vca-collector daemon from its parts
-// (listeners, pipeline, sinks, admin endpoints) according to one
-// configuration, and runs it until it is told to stop.
+// Package collector assembles the vca-collector daemon from one
+// configuration: the halves its mode runs — the receiver (listeners →
+// spool → pipeline → sinks) and the Kafka writer (consumer group →
+// ClickHouse store), each a component with Start and Shutdown — and the
+// admin endpoints; it starts them in order and stops them in reverse.
 package collector
 
 import (

@@ -48,7 +48,7 @@ func TestLargeExportMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.RecordCatalog(ix)
+	s.Store().RecordCatalog(ix)
 	start := time.Date(2026, 11, 19, 0, 0, 0, 0, time.UTC)
 	perMinute := rows / (2 * 24 * 60)
 	p := parse.NewParser(parse.Options{})

@@ -35,7 +35,7 @@ func TestEnrichmentColumnsAndPolicySnapshot(t *testing.T) {
 		t.Fatalf("the corpus should hit both named and unknown rules: %d named, %d unknown", named, out.UnknownRules)
 	}
 	s, _ := newSink(t, testConfigIn(t, addr, db))
-	s.RecordCatalog(ix)
+	s.Store().RecordCatalog(ix)
 	if err := s.Write(context.Background(), events, func() {}); err != nil {
 		t.Fatal(err)
 	}

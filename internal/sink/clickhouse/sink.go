@@ -68,7 +68,7 @@ type Store struct {
 // Sink writes one hash chain through a store. One writer per chain at a
 // time.
 type Sink struct {
-	*Store
+	store    *Store // shared with the other chains it holds
 	chainID  string
 	ownStore bool // Shutdown closes the store too
 
@@ -196,7 +196,7 @@ func OpenStore(ctx context.Context, cfg Config, reg prometheus.Registerer, log z
 // NewSink starts a sink that writes the hash chain chainID, continuing it
 // where ClickHouse says it stopped.
 func (st *Store) NewSink(ctx context.Context, chainID string) (*Sink, error) {
-	s := &Sink{Store: st, chainID: chainID}
+	s := &Sink{store: st, chainID: chainID}
 	if err := s.loadChain(ctx); err != nil {
 		return nil, err
 	}
@@ -309,8 +309,8 @@ func (st *Store) start(ctx context.Context) error {
 
 // loadChain continues this collector's hash chain where it stopped.
 func (s *Sink) loadChain(ctx context.Context) error {
-	q := fmt.Sprintf("SELECT seq, chain_sha256, last_event_id FROM %s.ingest_batches WHERE chain_id = ? ORDER BY seq DESC LIMIT 1", quoteIdent(s.cfg.Database))
-	rows, err := s.conn.Query(ctx, q, s.chainID)
+	q := fmt.Sprintf("SELECT seq, chain_sha256, last_event_id FROM %s.ingest_batches WHERE chain_id = ? ORDER BY seq DESC LIMIT 1", quoteIdent(s.store.cfg.Database))
+	rows, err := s.store.conn.Query(ctx, q, s.chainID)
 	if err != nil {
 		return fmt.Errorf("clickhouse: read ingest_batches: %w", err)
 	}
@@ -339,6 +339,10 @@ func (s *Sink) Resume(_ context.Context, spoolID [8]byte) (uint64, bool, error) 
 
 func (s *Sink) Name() string { return "clickhouse" }
 
+// Store is the store the sink writes through: the catalog and the
+// evidence queries are the store's, shared by every chain.
+func (s *Sink) Store() *Store { return s.store }
+
 func (st *Store) newBatch() *batch {
 	select {
 	case b := <-st.free:
@@ -351,7 +355,7 @@ func (st *Store) newBatch() *batch {
 // Write adds the events to the open batch, sealing it when full. It blocks
 // only while the inserters are behind.
 func (s *Sink) Write(ctx context.Context, events []parse.Event, durable func()) error {
-	st := s.Store
+	st := s.store
 	st.mu.Lock()
 	defer st.mu.Unlock()
 	if s.shutdown || st.closed {
@@ -470,7 +474,7 @@ func (s *Sink) Close() error { return s.Shutdown(context.Background()) }
 
 // Shutdown is Close with a deadline.
 func (s *Sink) Shutdown(ctx context.Context) error {
-	st := s.Store
+	st := s.store
 	st.mu.Lock()
 	if s.shutdown {
 		st.mu.Unlock()

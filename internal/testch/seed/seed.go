@@ -30,7 +30,7 @@ func Write(t testing.TB, addr, db, chainID string, ix *enrich.Index, events []pa
 		t.Fatal(err)
 	}
 	if ix != nil {
-		s.RecordCatalog(ix)
+		s.Store().RecordCatalog(ix)
 	}
 	done := make(chan struct{}, len(events)/batchRows+1)
 	var writes int
