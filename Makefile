@@ -51,7 +51,7 @@ vet:
 	if [ -n "$$unformatted" ]; then echo "gofmt needed:"; echo "$$unformatted"; exit 1; fi
 
 # Tests run against a throwaway ClickHouse 26.7 server (libchdb, fetched once
-# into ~/.cache, behind the launcher in internal/chdb/server) that
+# into ~/.cache, behind the launcher in internal/testsupport/chdb/server) that
 # scripts/with-clickhouse.sh starts and stops; tests that kill or reconfigure
 # a server start their own.
 unit:

@@ -1,10 +1,10 @@
 package dashboards
 
 import (
-	"bytes"
-	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/golden"
 )
 
 // TestCommittedJSONIsCurrent fails when dashboards/json differs from what
@@ -15,19 +15,6 @@ func TestCommittedJSONIsCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, d := range all {
-		path := filepath.Join("json", d.File)
-		if os.Getenv("UPDATE_GOLDEN") == "1" {
-			if err := os.WriteFile(path, d.JSON, 0o644); err != nil {
-				t.Fatal(err)
-			}
-			continue
-		}
-		got, err := os.ReadFile(path)
-		if err != nil {
-			t.Fatalf("%v (make dashboards writes it)", err)
-		}
-		if !bytes.Equal(got, d.JSON) {
-			t.Errorf("%s differs from the dashboard definitions in Go; run make dashboards and review the diff", path)
-		}
+		golden.Check(t, filepath.Join("json", d.File), d.JSON)
 	}
 }

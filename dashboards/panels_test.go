@@ -13,7 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/golden"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
 )
 
 // The committed JSON, as Grafana reads it.
@@ -249,7 +250,7 @@ func runVariable(t *testing.T, eng engine, uid string, v jsonVariable, req reque
 }
 
 func checkDashboards(t *testing.T, all map[string]jsonDashboard, eng engine, db string, ds *dataset, batches int) {
-	update := os.Getenv("UPDATE_GOLDEN") == "1"
+	update := golden.Update()
 	for uid, d := range all {
 		req := request{from: simStart, to: simEnd, interval: 5 * time.Minute}
 		req.vars = bindVariables(t, eng, uid, d, db, req, func(v jsonVariable, options []string, vars map[string]variable) []string {

@@ -5,9 +5,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	chseed "github.com/openclaw-vca/openclaw-vca/internal/testch/seed"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	chseed "github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch/seed"
 )
 
 // The dataset every panel is checked against: six hours of the simulated

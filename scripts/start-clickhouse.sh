@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Starts the project's ClickHouse 26.7 server (libchdb, fetched once into
-# ~/.cache/vca; the launcher is internal/chdb/server) on loopback and waits
+# ~/.cache/vca; the launcher is internal/testsupport/chdb/server) on loopback and waits
 # until it answers. Run it again on the same DIR to restart on the same data.
 #   scripts/start-clickhouse.sh DIR [PORT [LAUNCHER FLAGS...]]   prints the pid
 #   scripts/stop-clickhouse.sh DIR                              stops it

@@ -18,7 +18,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
 )
 
 // Mix is the share of each kind of line, in parts.

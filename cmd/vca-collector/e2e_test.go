@@ -24,10 +24,11 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
-	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/golden"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testpki"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 var binary string
@@ -479,18 +480,7 @@ func TestParseCommand(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const golden = "testdata/parse.golden.jsonl"
-	if os.Getenv("UPDATE_GOLDEN") != "" {
-		os.MkdirAll("testdata", 0o755)
-		os.WriteFile(golden, out, 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (UPDATE_GOLDEN=1 go test creates it)", err)
-	}
-	if !bytes.Equal(out, want) {
-		t.Fatalf("parse output differs from %s; review with UPDATE_GOLDEN=1 and git diff", golden)
-	}
+	golden.Check(t, "testdata/parse.golden.jsonl", out)
 	if n := bytes.Count(out, []byte("\n")); n != len(testcorpus.All()) {
 		t.Fatalf("%d events for %d lines", n, len(testcorpus.All()))
 	}

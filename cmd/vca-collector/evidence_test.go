@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch/seed"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch/seed"
 )
 
 // TestEvidenceCommands drives the auditor's commands as a person would:

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,9 +15,10 @@ import (
 	"github.com/twmb/franz-go/pkg/kfake"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	"github.com/openclaw-vca/openclaw-vca/internal/testkafka"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/freeport"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testkafka"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 const kafkaTopic = "vca-dcf-events"
@@ -207,7 +207,10 @@ func readTopic(t *testing.T, brokers []string) map[int]int {
 // the edge keeps accepting into its spool and, once they are back, produces
 // everything, nothing lost.
 func TestKafkaOutageEdgeSpoolsAndDrains(t *testing.T) {
-	ports := freePorts(t, 3)
+	ports, err := freeport.Loopback(3)
+	if err != nil {
+		t.Fatal(err)
+	}
 	root := t.TempDir()
 	data := filepath.Join(root, "kafka")
 	brokers := []string{fmt.Sprintf("127.0.0.1:%d", ports[0]), fmt.Sprintf("127.0.0.1:%d", ports[1]), fmt.Sprintf("127.0.0.1:%d", ports[2])}
@@ -261,26 +264,6 @@ func TestKafkaOutageEdgeSpoolsAndDrains(t *testing.T) {
 		t.Fatalf("%d messages never reached Kafka", missing)
 	}
 	edge.stop(t)
-}
-
-// freePorts reserves n loopback ports and releases them for a broker that
-// starts later.
-func freePorts(t *testing.T, n int) []int {
-	t.Helper()
-	var out []int
-	var lns []net.Listener
-	for range n {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		lns = append(lns, ln)
-		out = append(out, ln.Addr().(*net.TCPAddr).Port)
-	}
-	for _, ln := range lns {
-		ln.Close()
-	}
-	return out
 }
 
 // startKafkaAt starts (or restarts, from dataDir) the cluster on fixed ports.

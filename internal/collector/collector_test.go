@@ -18,7 +18,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/sink"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	kafkasink "github.com/openclaw-vca/openclaw-vca/internal/sink/kafka"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 // The sinks that hold events in memory drain through Shutdown, not Close.

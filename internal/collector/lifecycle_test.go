@@ -13,7 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
 )
 
 // part records its lifecycle calls in a log shared by all parts.

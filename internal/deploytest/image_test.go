@@ -16,9 +16,10 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/freeport"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 // deployCheck skips a test unless make deploy-check runs it: these tests
@@ -63,7 +64,11 @@ func TestImageReceivesStoresAndDrains(t *testing.T) {
 	} else {
 		os.Chmod(data, 0o777)
 	}
-	syslogPort, adminPort := freePort(t), freePort(t)
+	ports, err := freeport.Loopback(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syslogPort, adminPort := ports[0], ports[1]
 	name := fmt.Sprintf("vca-image-test-%d", os.Getpid())
 	podman := func(args ...string) (string, error) {
 		cmd := exec.Command("podman", args...)
@@ -153,25 +158,6 @@ func TestImageReceivesStoresAndDrains(t *testing.T) {
 	if entries, err := os.ReadDir(filepath.Join(data, "spool")); err != nil || len(entries) == 0 {
 		t.Fatalf("the spool is not on the /data volume: %v %v", entries, err)
 	}
-}
-
-// freePort is a loopback port free for both TCP and UDP when asked.
-func freePort(t *testing.T) int {
-	t.Helper()
-	for range 20 {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := ln.Addr().(*net.TCPAddr).Port
-		ln.Close()
-		if pc, err := net.ListenPacket("udp", ln.Addr().String()); err == nil {
-			pc.Close()
-			return port
-		}
-	}
-	t.Fatal("no loopback port free for both TCP and UDP")
-	return 0
 }
 
 // procIDs reads the real, effective, saved and filesystem uids and gids

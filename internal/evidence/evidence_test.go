@@ -24,11 +24,11 @@ import (
 	"github.com/parquet-go/parquet-go"
 	"github.com/santhosh-tekuri/jsonschema/v6"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch/seed"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch/seed"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 // Three hours of the simulated fleet; the monitor-mode gateway falls

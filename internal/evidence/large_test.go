@@ -17,10 +17,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
 )
 
 // TestLargeExportMemory measures what a big export costs: it streams

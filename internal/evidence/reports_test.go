@@ -5,13 +5,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/golden"
 )
 
 // firstDecision is the first simulated decision that matches.
@@ -149,15 +149,7 @@ func TestPromote(t *testing.T) {
 	if strings.Contains(patch.String(), "pastebin") {
 		t.Error("the patch admits an exfiltration endpoint")
 	}
-	const golden = "../../terraform/testdata/promote-coding.tfvars"
-	if os.Getenv("UPDATE_GOLDEN") == "1" {
-		if err := os.WriteFile(golden, patch.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if want, err := os.ReadFile(golden); err != nil || !bytes.Equal(want, patch.Bytes()) {
-		t.Errorf("the patch differs from %s (UPDATE_GOLDEN=1 rewrites it): %v\n%s", golden, err, patch.String())
-	}
+	golden.Check(t, "../../terraform/testdata/promote-coding.tfvars", patch.Bytes())
 	var accepted bytes.Buffer
 	n, _ := p.WriteTFVars(&accepted, ix.Catalog, []string{"pypi.org"})
 	if n != 1 || strings.Contains(accepted.String(), "openclaw_core_domains") {

@@ -8,7 +8,7 @@ import (
 	"github.com/leodido/go-syslog/v4/rfc3164"
 	"github.com/leodido/go-syslog/v4/rfc5424"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
 )
 
 // Benchmark lines: a typical 8.2 L4 session line (C-01, 480 bytes) and a

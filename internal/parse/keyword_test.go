@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
 )
 
 // The keyword matrix: every DCF body behind every envelope the parser knows,

@@ -10,7 +10,7 @@ import (
 	"github.com/leodido/go-syslog/v4/rfc3164"
 	"github.com/leodido/go-syslog/v4/rfc5424"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
 )
 
 // oracleDisagreement compares the envelope the fast path extracted with

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
 )
 
 func corpusLine(t testing.TB, label string) []byte {

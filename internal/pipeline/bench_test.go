@@ -17,7 +17,7 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink"
 	"github.com/openclaw-vca/openclaw-vca/internal/spool"
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
 )
 
 type nullSink struct{}

@@ -18,7 +18,7 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
 	"github.com/openclaw-vca/openclaw-vca/internal/listen"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 var tcpSrc = &listen.Source{Listener: "tcp-main", Transport: "tcp"}

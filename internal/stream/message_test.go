@@ -17,9 +17,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
 )
 
 // events parses and enriches every corpus line and an hour of simulated

@@ -20,9 +20,9 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
 	"github.com/openclaw-vca/openclaw-vca/internal/stream"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 const topic = "vca-writer-test"

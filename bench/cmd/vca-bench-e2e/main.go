@@ -27,7 +27,8 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/bench/loadgen"
 	"github.com/openclaw-vca/openclaw-vca/bench/procstat"
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/freeport"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
 )
 
 // Scenario is one measurement.
@@ -154,9 +155,9 @@ func check(err error) {
 }
 
 func freePort() int {
-	p, err := procstat.FreePort()
+	p, err := freeport.Loopback(1)
 	check(err)
-	return p
+	return p[0]
 }
 
 func (r *runner) run(s Scenario) (Result, error) {

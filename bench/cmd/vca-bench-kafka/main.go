@@ -26,7 +26,8 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/bench/loadgen"
 	"github.com/openclaw-vca/openclaw-vca/bench/procstat"
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/freeport"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
 )
 
 const topic = "vca-dcf-events"
@@ -107,9 +108,9 @@ func check(err error) {
 }
 
 func freeAddr() string {
-	p, err := procstat.FreePort()
+	p, err := freeport.Loopback(1)
 	check(err)
-	return fmt.Sprintf("127.0.0.1:%d", p)
+	return fmt.Sprintf("127.0.0.1:%d", p[0])
 }
 
 func brokersYAML(b []string) string { return `["` + strings.Join(b, `", "`) + `"]` }

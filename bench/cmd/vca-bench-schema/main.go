@@ -28,9 +28,9 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/bench/procstat"
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	chsink "github.com/openclaw-vca/openclaw-vca/internal/sink/clickhouse"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
 )
 
 var (

@@ -16,8 +16,8 @@ import (
 	"os"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/gatewaysim"
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/gatewaysim"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
 )
 
 func main() {

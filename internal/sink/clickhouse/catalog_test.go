@@ -9,7 +9,7 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/internal/enrich"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
 )
 
 // TestEnrichmentColumnsAndPolicySnapshot: what the catalog adds to an event

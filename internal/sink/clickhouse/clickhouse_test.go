@@ -28,9 +28,9 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 // The native columns a batch sends are the schema's insert columns, in

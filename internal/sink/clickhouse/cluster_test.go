@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -12,7 +11,8 @@ import (
 
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/stream"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/golden"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
 )
 
 const testCluster = "vca_test"
@@ -48,17 +48,7 @@ func withoutReplication(sql string) string {
 func TestClusterSchemaOnAServer(t *testing.T) {
 	o := Options{Database: "vca_cluster", Cluster: testCluster, RetentionDays: 400}
 	got := SchemaSQL(o)
-	golden := filepath.Join("testdata", "schema-cluster.sql")
-	if os.Getenv("UPDATE_GOLDEN") == "1" {
-		os.WriteFile(golden, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got != string(want) {
-		t.Errorf("cluster DDL differs from %s (UPDATE_GOLDEN=1 rewrites it)", golden)
-	}
+	golden.Check(t, filepath.Join("testdata", "schema-cluster.sql"), []byte(got))
 
 	srv := testch.OwnServerWith(t, testch.Options{ConfigD: []string{oneShardCluster}})
 	conn := testch.Conn(t, srv.Addr)

@@ -12,8 +12,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
-	"github.com/openclaw-vca/openclaw-vca/internal/testch"
-	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testpki"
 )
 
 // The sink's TLS and password_file settings against a server that serves

@@ -20,10 +20,10 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/config"
 	"github.com/openclaw-vca/openclaw-vca/internal/parse"
 	"github.com/openclaw-vca/openclaw-vca/internal/stream"
-	"github.com/openclaw-vca/openclaw-vca/internal/testcorpus"
-	"github.com/openclaw-vca/openclaw-vca/internal/testkafka"
-	"github.com/openclaw-vca/openclaw-vca/internal/testpki"
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testkafka"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testpki"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 const topic = "vca-test"

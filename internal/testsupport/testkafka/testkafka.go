@@ -10,7 +10,7 @@ import (
 
 	"github.com/segmentio/kafka-go"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/testwait"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
 
 // ReadPartition returns every record the partition holds now. dialer may

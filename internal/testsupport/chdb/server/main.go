@@ -46,7 +46,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/openclaw-vca/openclaw-vca/internal/chdb"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/chdb"
+	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/freeport"
 )
 
 type multi []string
@@ -88,10 +89,11 @@ func main() {
 	}
 	os.Remove(filepath.Join(dir, "ready"))
 
-	engineTCP, engineHTTP, err := freePorts(listen)
+	engine, err := freeport.On(listen, 2) // the engine's own listeners, behind the relays
 	if err != nil {
 		fail(err)
 	}
+	engineTCP, engineHTTP := engine[0], engine[1]
 	served := make(chan error, 1)
 	go func() {
 		served <- chdb.RunLocal(
@@ -229,26 +231,6 @@ func serveTLS(addr, backend, certFile, keyFile, clientCA string) error {
 	}
 	go serve(ln, backend)
 	return nil
-}
-
-// freePorts picks two free ports for the engine's own listeners.
-func freePorts(host string) (int, int, error) {
-	var ports [2]int
-	var lns []net.Listener
-	defer func() {
-		for _, ln := range lns {
-			ln.Close()
-		}
-	}()
-	for i := range ports {
-		ln, err := net.Listen("tcp", net.JoinHostPort(host, "0"))
-		if err != nil {
-			return 0, 0, err
-		}
-		lns = append(lns, ln)
-		ports[i] = ln.Addr().(*net.TCPAddr).Port
-	}
-	return ports[0], ports[1], nil
 }
 
 // serve relays every connection ln accepts to backend.
