@@ -42,7 +42,7 @@ func TestCatalogHotReloadUnderStream(t *testing.T) {
 	dir := t.TempDir()
 	catalog := filepath.Join(dir, "catalog.json")
 	replaceFile(t, catalog, streamCatalog("v1", "deny-eastwest-v1"))
-	d := startDaemonIn(t, dir, "", fmt.Sprintf("catalog: {file: %q, check_interval: 200ms}", catalog))
+	d := startReceiver(t, dir, "", fmt.Sprintf("catalog: {file: %q, check_interval: 200ms}", catalog))
 	const total, rate = 60_000, 10_000
 	s := startStream(t, d.addrs["tcp"], total, rate)
 

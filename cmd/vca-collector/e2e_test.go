@@ -1,10 +1,8 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,7 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -27,194 +24,13 @@ import (
 	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/golden"
 	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testch"
 	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testcorpus"
-	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testpki"
 	"github.com/openclaw-vca/openclaw-vca/internal/testsupport/testwait"
 )
-
-var binary string
-
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "vca-e2e")
-	if err != nil {
-		panic(err)
-	}
-	binary = filepath.Join(dir, "vca-collector")
-	out, err := exec.Command("go", "build", "-o", binary, ".").CombinedOutput()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "building the collector: %v\n%s", err, out)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
-}
-
-// daemon is a running collector process.
-type daemon struct {
-	cmd    *exec.Cmd
-	addrs  map[string]string
-	events string
-	logs   *logBuffer
-	exited chan error
-	pki    *testpki.CA
-	dir    string
-}
-
-func startDaemon(t *testing.T) *daemon { return startDaemonWith(t, "") }
-
-// startDaemonWith adds sinks (YAML under "sinks:") beside the file sink.
-func startDaemonWith(t *testing.T, moreSinks string) *daemon {
-	return startDaemonIn(t, t.TempDir(), moreSinks, "")
-}
-
-// startDaemonIn writes a configuration into dir (sinks beside the file
-// sink, and extra top-level YAML) and starts a collector on it; restart
-// runs another collector on the same directory, spool included.
-func startDaemonIn(t *testing.T, dir, moreSinks, extra string) *daemon {
-	t.Helper()
-	ca := testpki.NewCA(t, "gateways")
-	cert, key := ca.Issue(t, "collector", false).WriteFiles(t, dir, "server")
-	caFile := filepath.Join(dir, "ca.pem")
-	os.WriteFile(caFile, ca.CertPEM, 0o600)
-	events := filepath.Join(dir, "data", "events.jsonl")
-	cfg := fmt.Sprintf(`listeners:
-  udp:
-    - {name: udp, address: "127.0.0.1:0", readers: 2}
-  tcp:
-    - {name: tcp, address: "127.0.0.1:0", max_message_size: 64KiB}
-    - name: tls
-      address: "127.0.0.1:0"
-      tls: {cert_file: %q, key_file: %q, client_ca_file: %q}
-sinks:
-  file: {path: %q}
-%s
-admin: {address: "127.0.0.1:0", stall_after: 3s}
-shutdown_timeout: 10s
-%s
-`, cert, key, caFile, events, moreSinks, extra)
-	if !strings.Contains(extra, "spool:") {
-		cfg += fmt.Sprintf("spool: {dir: %q}\n", filepath.Join(dir, "spool"))
-	}
-	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
-	return runDaemon(t, dir, ca)
-}
-
-// restart starts a new collector on d's directory and configuration.
-func (d *daemon) restart(t *testing.T) *daemon { return runDaemon(t, d.dir, d.pki) }
-
-func runDaemon(t *testing.T, dir string, ca *testpki.CA) *daemon {
-	t.Helper()
-	return runDaemonWant(t, dir, ca, 4)
-}
-
-// runDaemonWant starts a collector on dir/collector.yaml and waits until it
-// has reported want addresses (listeners and the admin endpoint).
-func runDaemonWant(t *testing.T, dir string, ca *testpki.CA, want int) *daemon {
-	t.Helper()
-	cfgFile := filepath.Join(dir, "collector.yaml")
-	events := filepath.Join(dir, "data", "events.jsonl")
-	cmd := exec.Command(binary, "run", "--config", cfgFile)
-	stderr, _ := cmd.StderrPipe()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	d := &daemon{cmd: cmd, addrs: map[string]string{}, events: events, logs: &logBuffer{}, exited: make(chan error, 1), pki: ca, dir: dir}
-	ready := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 1<<20), 1<<20)
-		for sc.Scan() {
-			line := sc.Bytes()
-			d.logs.add(line)
-			var rec struct{ Listener, Address, Message string }
-			if json.Unmarshal(line, &rec) == nil && rec.Address != "" {
-				name := rec.Listener
-				if name == "" {
-					name = "admin"
-				}
-				d.addrs[name] = rec.Address
-				if len(d.addrs) == want {
-					close(ready)
-				}
-			}
-		}
-	}()
-	go func() { d.exited <- cmd.Wait() }()
-	select {
-	case <-ready:
-	case err := <-d.exited:
-		t.Fatalf("collector exited at start: %v\n%s", err, d.logs)
-	case <-time.After(2 * time.Minute):
-		t.Fatalf("collector did not report its %d addresses within 2 minutes (has %v)\n%s", want, d.addrs, d.logs)
-	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("collector log:\n%s", d.logs)
-		}
-	})
-	return d
-}
-
-func (d *daemon) tlsClient(t *testing.T) *tls.Conn {
-	t.Helper()
-	c, err := tls.Dial("tcp", d.addrs["tls"], &tls.Config{RootCAs: d.pki.Pool(),
-		Certificates: []tls.Certificate{d.pki.Issue(t, "gw", true).TLSCertificate(t)}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return c
-}
-
-// readEvents waits until the file holds at least n events.
-func (d *daemon) readEvents(t *testing.T, n int) []map[string]any {
-	t.Helper()
-	var lines [][]byte
-	testwait.Until(t, fmt.Sprintf("%d events in the file sink", n), testwait.Idle, func() (bool, string) {
-		data, _ := os.ReadFile(d.events)
-		lines = bytes.Split(bytes.TrimSpace(data), []byte("\n"))
-		if len(data) == 0 {
-			lines = nil
-		}
-		return len(lines) >= n, fmt.Sprintf("the file sink holds %d events", len(lines))
-	})
-	var out []map[string]any
-	for _, l := range lines {
-		var ev map[string]any
-		if err := json.Unmarshal(l, &ev); err != nil {
-			t.Fatalf("invalid JSON line %q: %v", l, err)
-		}
-		out = append(out, ev)
-	}
-	return out
-}
 
 // receiveFields are set by the listener, not by parsing the line.
 var receiveFields = []string{"event_id", "received_at", "listener", "transport", "peer_ip", "peer_port"}
 
 // expected is what parsing raw at the event's receive time gives.
-// logBuffer collects the collector's log lines; a reader goroutine writes
-// while the test reads.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) add(line []byte) {
-	l.mu.Lock()
-	l.b.Write(line)
-	l.b.WriteByte('\n')
-	l.mu.Unlock()
-}
-
-func (l *logBuffer) Bytes() []byte {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return bytes.Clone(l.b.Bytes())
-}
-
-func (l *logBuffer) String() string { return string(l.Bytes()) }
-
 func expected(t *testing.T, raw string, receivedAt string) map[string]any {
 	t.Helper()
 	rx, err := time.Parse(time.RFC3339Nano, receivedAt)
@@ -233,7 +49,7 @@ func expected(t *testing.T, raw string, receivedAt string) map[string]any {
 }
 
 func TestEveryCorpusLineOverEveryTransport(t *testing.T) {
-	d := startDaemon(t)
+	d := startReceiver(t, t.TempDir(), "", "")
 	lines := testcorpus.All()
 
 	sendUDP(t, d.addrs["udp"], lines)
@@ -332,7 +148,7 @@ func mustLine(t *testing.T, file, raw string) string {
 // daemon stays healthy and the messages that follow on the same connection
 // arrive.
 func TestMalformedInputNeverCrashes(t *testing.T) {
-	d := startDaemon(t)
+	d := startReceiver(t, t.TempDir(), "", "")
 	good := "<158>Mar 14 09:07:40 GW-a-1.2.3.4 /usr/local/bin/avx-gw-state-sync 2026/03/14 09:07:40 AviatrixGwMicrosegPacket: POLICY=9f3c2a10-7d4e-4b8a-a1c2-5e6f7a8b9c0d SRC_IP=10.0.0.1 DST_IP=10.0.0.2 ACT=DENY ENFORCED=true"
 	garbage := make([]byte, 8192)
 	for i := range garbage {
@@ -415,21 +231,10 @@ func TestMalformedInputNeverCrashes(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return string(b)
-}
-
 // TestSIGTERMDrainsAndExitsZero: everything received before the signal is
 // written, the readiness probe turns off, and the exit code is 0.
 func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
-	d := startDaemon(t)
+	d := startReceiver(t, t.TempDir(), "", "")
 	if body := get(t, "http://"+d.addrs["admin"]+"/readyz"); !strings.Contains(body, "ready") {
 		t.Fatalf("readyz: %q", body)
 	}
@@ -444,7 +249,7 @@ func TestSIGTERMDrainsAndExitsZero(t *testing.T) {
 	// What the listener has read is accepted and must be delivered; what
 	// still sits in the socket when the listener closes is not.
 	testwait.Until(t, "the listener to read every message", testwait.Idle, func() (bool, string) {
-		got := d.metricSum(t, "vca_collector_received_messages_total")
+		got := d.metric(t, "vca_collector_received_messages_total")
 		return got >= n, fmt.Sprintf("%v of %d received", got, n)
 	})
 	start := time.Now()
@@ -525,8 +330,8 @@ func TestClickHouseSink(t *testing.T) {
 	addr := testch.Addr(t)
 	conn := testch.Conn(t, addr)
 	db := testch.Database(t, conn)
-	d := startDaemonWith(t, fmt.Sprintf("  clickhouse: {addresses: [%q], database: %s, chain_id: e2e, flush_interval: 100ms, batch_size: 40, dead_letter_dir: %q}",
-		addr, db, filepath.Join(t.TempDir(), "dl")))
+	d := startReceiver(t, t.TempDir(), fmt.Sprintf("  clickhouse: {addresses: [%q], database: %s, chain_id: e2e, flush_interval: 100ms, batch_size: 40, dead_letter_dir: %q}",
+		addr, db, filepath.Join(t.TempDir(), "dl")), "")
 	lines := testcorpus.All()
 	sendUDP(t, d.addrs["udp"], lines)
 	sendLF(t, d.addrs["tcp"], lines)

@@ -3,11 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -43,7 +40,7 @@ func brokersYAML(addrs []string) string {
 // startEdge runs an edge collector: a TCP listener, a spool, Kafka.
 func startEdge(t *testing.T, dir string, brokers []string) *daemon {
 	t.Helper()
-	cfg := fmt.Sprintf(`mode: edge
+	writeConfig(t, dir, fmt.Sprintf(`mode: edge
 listeners:
   tcp:
     - {name: tcp, address: "127.0.0.1:0"}
@@ -54,16 +51,14 @@ kafka:
   producer: {max_retry_backoff: 500ms, timeout: 2s}
 admin: {address: "127.0.0.1:0"}
 shutdown_timeout: 10s
-`, filepath.Join(dir, "spool"), brokersYAML(brokers), kafkaTopic)
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
-	return runDaemonWant(t, dir, nil, 2)
+`, filepath.Join(dir, "spool"), brokersYAML(brokers), kafkaTopic))
+	return startDaemon(t, dir, nil)
 }
 
 // startWriter runs a writer collector of the group "writers".
 func startWriter(t *testing.T, dir string, brokers []string, chAddr, db string) *daemon {
 	t.Helper()
-	cfg := fmt.Sprintf(`mode: writer
+	writeConfig(t, dir, fmt.Sprintf(`mode: writer
 kafka:
   brokers: %s
   topic: %s
@@ -72,20 +67,8 @@ sinks:
   clickhouse: {addresses: [%q], database: %s, flush_interval: 200ms, batch_size: 3000, max_retry_backoff: 1s}
 admin: {address: "127.0.0.1:0"}
 shutdown_timeout: 20s
-`, brokersYAML(brokers), kafkaTopic, chAddr, db)
-	os.MkdirAll(dir, 0o755)
-	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
-	return runDaemonWant(t, dir, nil, 1)
-}
-
-func (d *daemon) kill(t *testing.T) {
-	t.Helper()
-	d.cmd.Process.Signal(syscall.SIGKILL)
-	select {
-	case <-d.exited:
-	case <-time.After(time.Minute):
-		t.Fatal("collector did not die within a minute of SIGKILL")
-	}
+`, brokersYAML(brokers), kafkaTopic, chAddr, db))
+	return startDaemon(t, dir, nil)
 }
 
 // kafkaChains verifies every partition's hash chain the writers built.
@@ -183,7 +166,7 @@ func waitFor(t *testing.T, what string, observe func() (bool, string)) {
 func (d *daemon) spoolDrained(t *testing.T) func() (bool, string) {
 	return func() (bool, string) {
 		lag := d.metric(t, "vca_collector_spool_lag_records")
-		return lag == 0, fmt.Sprintf("spool lag %v records, %v produce failures", lag, d.metricSum(t, "vca_collector_kafka_produce_failures_total"))
+		return lag == 0, fmt.Sprintf("spool lag %v records, %v produce failures", lag, d.metric(t, "vca_collector_kafka_produce_failures_total"))
 	}
 }
 
@@ -227,11 +210,11 @@ func TestKafkaOutageEdgeSpoolsAndDrains(t *testing.T) {
 		return lag >= first, fmt.Sprintf("spool lag %v records", lag)
 	})
 	waitFor(t, "a failed produce attempt to be counted", func() (bool, string) {
-		n := edge.metricSum(t, "vca_collector_kafka_produce_failures_total")
+		n := edge.metric(t, "vca_collector_kafka_produce_failures_total")
 		return n > 0, fmt.Sprintf("%v failed produce attempts", n)
 	})
 	t.Logf("brokers down: %v records wait in the spool, %v failed produce attempts so far", edge.metric(t, "vca_collector_spool_lag_records"),
-		edge.metricSum(t, "vca_collector_kafka_produce_failures_total"))
+		edge.metric(t, "vca_collector_kafka_produce_failures_total"))
 
 	k := startKafkaAt(t, ports, data)
 	waitFor(t, "the spool to drain", edge.spoolDrained(t))
@@ -272,19 +255,6 @@ func startKafkaAt(t *testing.T, ports []int, dataDir string) *kfake.Cluster {
 	return startKafka(t, kfake.Ports(ports...), kfake.DataDir(dataDir))
 }
 
-// metricSum adds up every series of a metric family.
-func (d *daemon) metricSum(t *testing.T, name string) float64 {
-	t.Helper()
-	var sum float64
-	for _, line := range strings.Split(get(t, "http://"+d.addrs["admin"]+"/metrics"), "\n") {
-		if strings.HasPrefix(line, name+"{") || strings.HasPrefix(line, name+" ") {
-			v, _ := strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
-			sum += v
-		}
-	}
-	return sum
-}
-
 // mode all with a kafka section runs both halves in one process: what it
 // receives goes through the topic into ClickHouse.
 func TestKafkaModeAllRunsBothHalves(t *testing.T) {
@@ -306,8 +276,8 @@ sinks:
 admin: {address: "127.0.0.1:0"}
 shutdown_timeout: 20s
 `, filepath.Join(dir, "spool"), brokersYAML(k.ListenAddrs()), kafkaTopic, chAddr, db, filepath.Join(dir, "dl"))
-	os.WriteFile(filepath.Join(dir, "collector.yaml"), []byte(cfg), 0o600)
-	d := runDaemonWant(t, dir, nil, 2)
+	writeConfig(t, dir, cfg)
+	d := startDaemon(t, dir, nil)
 	const total = 5000
 	st := startStream(t, d.addrs["tcp"], total, 0)
 	st.wait(t)
@@ -315,10 +285,10 @@ shutdown_timeout: 20s
 	if l.rows != total || l.distinct != total {
 		t.Fatalf("want %d messages once, got %+v", total, l)
 	}
-	if n := d.metricSum(t, "vca_collector_kafka_produced_records_total"); n != total {
+	if n := d.metric(t, "vca_collector_kafka_produced_records_total"); n != total {
 		t.Errorf("produced %v records, want %d", n, total)
 	}
-	if n := d.metricSum(t, "vca_collector_kafka_consumed_records_total"); n != total {
+	if n := d.metric(t, "vca_collector_kafka_consumed_records_total"); n != total {
 		t.Errorf("consumed %v records, want %d", n, total)
 	}
 	d.stop(t)

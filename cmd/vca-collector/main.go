@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -42,9 +43,11 @@ import (
 )
 
 const usage = `usage:
-  vca-collector run --config FILE      receive syslog and write events, or produce them to Kafka (mode edge), or
+  vca-collector run --config FILE [--addresses FILE]
+                                       receive syslog and write events, or produce them to Kafka (mode edge), or
                                        consume them into ClickHouse (mode writer); SIGTERM drains and exits,
-                                       SIGHUP reloads the policy catalog and TLS
+                                       SIGHUP reloads the policy catalog and TLS; --addresses writes the bound
+                                       listener and admin addresses as JSON once it serves (for port 0)
   vca-collector parse [flags] [FILE|-] print one JSON event per raw syslog line or octet-counted frame
   vca-collector schema print [--database NAME] [--retention-days N] [--cluster NAME]
                                        print the ClickHouse DDL (for create_schema: false)
@@ -145,6 +148,7 @@ func spoolCmd(args []string, out io.Writer) error {
 func runCmd(args []string) error {
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	path := fs.String("config", "examples/collector.yaml", "configuration file")
+	addrFile := fs.String("addresses", "", "once serving, write the bound addresses as JSON {name: host:port} to this file (listeners by name, and admin)")
 	fs.Parse(args)
 
 	var cfg collector.Config
@@ -169,7 +173,33 @@ func runCmd(args []string) error {
 			c.Reload()
 		}
 	}()
+	if *addrFile != "" {
+		go func() {
+			<-c.Started()
+			if err := writeAddresses(*addrFile, c.Addrs()); err != nil {
+				log.Error().Err(err).Str("file", *addrFile).Msg("writing the bound addresses")
+			}
+		}()
+	}
 	return c.Run(ctx)
+}
+
+// writeAddresses replaces path with the addresses as JSON, atomically, so
+// that a reader never sees half of it.
+func writeAddresses(path string, addrs map[string]net.Addr) error {
+	m := make(map[string]string, len(addrs))
+	for name, a := range addrs {
+		m[name] = a.String()
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 func newLogger(cfg collector.LogConfig) zerolog.Logger {

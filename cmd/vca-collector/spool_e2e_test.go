@@ -1,12 +1,10 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -16,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -196,32 +193,6 @@ func inspectSpool(t *testing.T, dir string) spool.Info {
 	return info
 }
 
-func (d *daemon) metric(t *testing.T, name string) float64 {
-	t.Helper()
-	sc := bufio.NewScanner(strings.NewReader(get(t, "http://"+d.addrs["admin"]+"/metrics")))
-	for sc.Scan() {
-		line := sc.Text()
-		if strings.HasPrefix(line, name+" ") {
-			v, _ := strconv.ParseFloat(strings.TrimPrefix(line, name+" "), 64)
-			return v
-		}
-	}
-	return 0
-}
-
-func (d *daemon) stop(t *testing.T) {
-	t.Helper()
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case err := <-d.exited:
-		if err != nil {
-			t.Fatalf("collector exit: %v", err)
-		}
-	case <-time.After(2 * time.Minute):
-		t.Fatal("collector did not exit within 2 minutes of SIGTERM")
-	}
-}
-
 func peakRSS(pid int) string {
 	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	for _, l := range strings.Split(string(b), "\n") {
@@ -241,7 +212,7 @@ func TestCollectorKilledMidStreamLosesNothingAppended(t *testing.T) {
 	conn := testch.Conn(t, addr)
 	db := testch.Database(t, conn)
 	dir := t.TempDir()
-	d := startDaemonIn(t, dir, clickhouseSinkYAML(addr, db, 2000), "")
+	d := startReceiver(t, dir, clickhouseSinkYAML(addr, db, 2000), "")
 	s := startStream(t, d.addrs["tcp"], 10_000_000, 20_000)
 	time.Sleep(2500 * time.Millisecond)
 	d.cmd.Process.Kill()
@@ -279,7 +250,7 @@ func TestClickHouseOutageUnderSteadyStream(t *testing.T) {
 	srv := testch.OwnServer(t)
 	conn := testch.Conn(t, srv.Addr)
 	db := testch.Database(t, conn)
-	d := startDaemonIn(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 20000), "")
+	d := startReceiver(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 20000), "")
 	const rate, before, outage, afterwards = 20_000, 10 * time.Second, 60 * time.Second, 10 * time.Second
 	total := int(rate * (before + outage + afterwards) / time.Second)
 	s := startStream(t, d.addrs["tcp"], total, rate)
@@ -338,7 +309,7 @@ func TestSpoolFullBlocksTheSender(t *testing.T) {
 	srv := testch.OwnServer(t)
 	conn := testch.Conn(t, srv.Addr)
 	db := testch.Database(t, conn)
-	d := startDaemonIn(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 1000),
+	d := startReceiver(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 1000),
 		"spool: {dir: "+strconv.Quote(t.TempDir())+", segment_size: 64KiB, max_size: 256KiB}")
 	srv.Kill()
 	const total = 30_000
@@ -386,7 +357,7 @@ func TestSpoolFullDropOldestReportsTheRange(t *testing.T) {
 	srv := testch.OwnServer(t)
 	conn := testch.Conn(t, srv.Addr)
 	db := testch.Database(t, conn)
-	d := startDaemonIn(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 1000),
+	d := startReceiver(t, t.TempDir(), clickhouseSinkYAML(srv.Addr, db, 1000),
 		"spool: {dir: "+strconv.Quote(t.TempDir())+", segment_size: 64KiB, max_size: 256KiB, full_policy: drop_oldest}")
 	srv.Kill()
 	const total = 30_000
@@ -442,16 +413,4 @@ func TestSpoolFullDropOldestReportsTheRange(t *testing.T) {
 			t.Fatalf("message %d: in ClickHouse %v, in a logged dropped range %v", q, present[q], missing[q])
 		}
 	}
-}
-
-// readyz returns the status code and body of the daemon's /readyz.
-func readyz(t *testing.T, d *daemon) (int, string) {
-	t.Helper()
-	resp, err := http.Get("http://" + d.addrs["admin"] + "/readyz")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b)
 }

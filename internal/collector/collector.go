@@ -35,12 +35,13 @@ type Collector struct {
 	admin    *http.Server
 	adminLn  net.Listener
 	ready    atomic.Bool
+	started  chan struct{} // closed once Run serves
 }
 
 // New opens both halves its mode needs and binds every listener, so
 // configuration and permission problems surface before Run.
 func New(cfg Config, log zerolog.Logger) (*Collector, error) {
-	c := &Collector{cfg: cfg, log: log, reg: prometheus.NewRegistry()}
+	c := &Collector{cfg: cfg, log: log, reg: prometheus.NewRegistry(), started: make(chan struct{})}
 	c.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	c.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "vca_collector_build_info", Help: "Build of the running collector.",
@@ -128,6 +129,7 @@ func (c *Collector) Run(ctx context.Context) error {
 		c.log.Info().Str("address", c.adminLn.Addr().String()).Msg("admin endpoints on /metrics /healthz /readyz")
 	}
 	c.ready.Store(true)
+	close(c.started)
 	if err := sdnotify.Ready(); err != nil {
 		c.log.Warn().Err(err).Msg("telling systemd the collector is ready")
 	}
@@ -181,6 +183,10 @@ func (c *Collector) watchStalls(ctx context.Context) {
 		was = now
 	}
 }
+
+// Started is closed once Run has started every half and serves the admin
+// endpoints.
+func (c *Collector) Started() <-chan struct{} { return c.started }
 
 // Reload re-reads what can change without a restart: the policy catalog
 // and TLS certificates.
