@@ -563,3 +563,49 @@ func TestDecisionsReadOnlyWindowsWithRows(t *testing.T) {
 		t.Fatalf("%d decisions read, want %d", n, want)
 	}
 }
+
+// An export that fails part-way leaves nothing behind: no files in the
+// bundle directory, no archive, no temporary directory, and no file of
+// it still open.
+func TestFailedExportLeavesNothing(t *testing.T) {
+	for _, tc := range []struct {
+		name, drop string // the table dropped before the export
+		tarball    bool
+	}{
+		{"unparsed lines fail while their file is open", "raw_unparsed", false},
+		{"integrity fails after the data files are written", "ingest_batches", false},
+		{"the same into an archive", "ingest_batches", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src, _ := seeded(t)
+			if err := src.Conn.Exec(context.Background(), "DROP TABLE "+src.Database+"."+tc.drop); err != nil {
+				t.Fatal(err)
+			}
+			parent := t.TempDir()
+			out := filepath.Join(parent, "bundle")
+			if tc.tarball {
+				out += ".tar.gz"
+			}
+			_, err := Export(context.Background(), src, ExportOptions{Filter: Filter{From: simStart, To: simEnd}, Out: out, Key: testKey(t)})
+			if err == nil {
+				t.Fatalf("export succeeded without %s", tc.drop)
+			}
+			var left []string
+			filepath.WalkDir(parent, func(p string, d os.DirEntry, err error) error {
+				if p != parent && !(p == out && d.IsDir()) {
+					left = append(left, p)
+				}
+				return nil
+			})
+			if len(left) > 0 {
+				t.Fatalf("after the failed export (%v), left: %q", err, left)
+			}
+			fds, _ := os.ReadDir("/proc/self/fd")
+			for _, fd := range fds {
+				if target, _ := os.Readlink("/proc/self/fd/" + fd.Name()); strings.HasPrefix(target, parent) {
+					t.Errorf("after the failed export, descriptor %s is still open on %s", fd.Name(), target)
+				}
+			}
+		})
+	}
+}

@@ -108,18 +108,9 @@ type Result struct {
 // from ClickHouse into the JSON lines, Parquet and OCSF files in one pass;
 // the same data and filter give byte-identical files, the manifest's
 // created_at (and so its signature) aside.
-func Export(ctx context.Context, src *Source, o ExportOptions) (*Result, error) {
-	if err := o.Filter.validate(); err != nil {
+func Export(ctx context.Context, src *Source, o ExportOptions) (res *Result, err error) {
+	if err := o.check(); err != nil {
 		return nil, err
-	}
-	if len(o.Key) != ed25519.PrivateKeySize {
-		return nil, fmt.Errorf("no Ed25519 signing key")
-	}
-	if o.GapThreshold <= 0 {
-		o.GapThreshold = 15 * time.Minute
-	}
-	if o.Now == nil {
-		o.Now = time.Now
 	}
 	tarball := strings.HasSuffix(o.Out, ".tar.gz")
 	dir := o.Out
@@ -137,29 +128,79 @@ func Export(ctx context.Context, src *Source, o ExportOptions) (*Result, error) 
 		return nil, err
 	}
 	w := &bundleWriter{dir: dir}
+	defer func() {
+		if err != nil {
+			w.abort() // no half-written bundle is left for anyone to mistake for evidence
+		}
+	}()
 	sum := newSummary(o.Filter)
 	batches := map[string]bool{}
-
-	events, err := w.gzipFile(EventsFile)
+	ocsfOmitted, err := w.writeDecisions(ctx, src, o, sum, batches)
 	if err != nil {
 		return nil, err
+	}
+	// Lines that did not parse have no rule, agent or gateway to filter
+	// on: they belong to an export of the whole range.
+	if !o.Filter.Narrowed() {
+		if err := w.writeUnparsed(ctx, src, o.Filter, sum, batches); err != nil {
+			return nil, err
+		}
+	}
+	if err := w.writeReports(ctx, src, o, sum, batches); err != nil {
+		return nil, err
+	}
+	m, err := w.sign(o, src.Database, sum, ocsfOmitted)
+	if err != nil {
+		return nil, err
+	}
+	if tarball {
+		if err := packTarGz(dir, o.Out, o.Now()); err != nil {
+			return nil, err
+		}
+	}
+	return &Result{Path: o.Out, Manifest: m, PublicKey: o.Key.Public().(ed25519.PublicKey)}, nil
+}
+
+// check refuses what cannot make a bundle and fills in the defaults.
+func (o *ExportOptions) check() error {
+	if err := o.Filter.validate(); err != nil {
+		return err
+	}
+	if len(o.Key) != ed25519.PrivateKeySize {
+		return fmt.Errorf("no Ed25519 signing key")
+	}
+	if o.GapThreshold <= 0 {
+		o.GapThreshold = 15 * time.Minute
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return nil
+}
+
+// writeDecisions streams the decisions into the JSON lines, OCSF and
+// Parquet files in one pass, and returns how many OCSF could not describe.
+func (w *bundleWriter) writeDecisions(ctx context.Context, src *Source, o ExportOptions, sum *summary, batches map[string]bool) (ocsfOmitted int, err error) {
+	events, err := w.gzipFile(EventsFile)
+	if err != nil {
+		return 0, err
 	}
 	ocsf, err := w.gzipFile(OCSFFile)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	pf, err := w.create(ParquetFile)
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	pw := parquet.NewGenericWriter[Decision](pf, parquet.Compression(&parquet.Zstd), parquet.MaxRowsPerRowGroup(50000),
 		parquet.CreatedBy("vca-collector", "evidence", ""))
 	row := make([]Decision, 1)
-	var ocsfOmitted int
 	var line []byte
 	err = src.Decisions(ctx, o.Filter, func(d *Decision) error {
 		sum.add(d)
 		batches[d.BatchID] = true
+		var err error
 		if line, err = appendDecisionJSON(line[:0], d); err != nil {
 			return err
 		}
@@ -187,67 +228,70 @@ func Export(ctx context.Context, src *Source, o ExportOptions) (*Result, error) 
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return 0, err
 	}
 	if err := pw.Close(); err != nil {
-		return nil, fmt.Errorf("parquet: %w", err)
+		return 0, fmt.Errorf("parquet: %w", err)
 	}
 	for _, f := range []interface{ Close() error }{events, ocsf, pf} {
 		if err := f.Close(); err != nil {
-			return nil, err
+			return 0, err
 		}
 	}
 	if o.Progress != nil {
 		o.Progress(sum.Decisions)
 	}
+	return ocsfOmitted, nil
+}
 
-	// Lines that did not parse have no rule, agent or gateway to filter
-	// on: they belong to an export of the whole range.
-	if !o.Filter.Narrowed() {
-		un, err := w.gzipFile(UnparsedFile)
-		if err != nil {
-			return nil, err
-		}
-		err = src.UnparsedLines(ctx, o.Filter, func(u *Unparsed) error {
-			sum.Unparsed++
-			batches[u.BatchID] = true
-			b, err := json.Marshal(struct {
-				ReceivedAt string `json:"received_at"`
-				*Unparsed
-				Raw       string `json:"raw,omitempty"`
-				RawBase64 []byte `json:"raw_base64,omitempty"`
-			}{millisUTC(u.ReceivedAt), u, rawText(u.Raw), rawBinary(u.Raw)})
-			if err != nil {
-				return err
-			}
-			_, err = un.Write(append(b, '\n'))
-			return err
-		})
-		if err != nil {
-			return nil, err
-		}
-		if err := un.Close(); err != nil {
-			return nil, err
-		}
+// writeUnparsed writes the lines that did not parse, raw bytes intact.
+func (w *bundleWriter) writeUnparsed(ctx context.Context, src *Source, f Filter, sum *summary, batches map[string]bool) error {
+	un, err := w.gzipFile(UnparsedFile)
+	if err != nil {
+		return err
 	}
+	err = src.UnparsedLines(ctx, f, func(u *Unparsed) error {
+		sum.Unparsed++
+		batches[u.BatchID] = true
+		b, err := json.Marshal(struct {
+			ReceivedAt string `json:"received_at"`
+			*Unparsed
+			Raw       string `json:"raw,omitempty"`
+			RawBase64 []byte `json:"raw_base64,omitempty"`
+		}{millisUTC(u.ReceivedAt), u, rawText(u.Raw), rawBinary(u.Raw)})
+		if err != nil {
+			return err
+		}
+		_, err = un.Write(append(b, '\n'))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	return un.Close()
+}
 
+// writeReports writes what the rows are read against: the policy in
+// force, the hash chains of the batches they came in and the gaps, and
+// the summaries.
+func (w *bundleWriter) writeReports(ctx context.Context, src *Source, o ExportOptions, sum *summary, batches map[string]bool) error {
 	policy, err := src.policy(ctx, o.Filter, sum.catalogs)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := w.json(PolicyFile, policy); err != nil {
-		return nil, err
+		return err
 	}
 	gaps, err := src.gaps(ctx, o.Filter, o.GapThreshold)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	chains, unchained, err := src.integrity(ctx, batches)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := w.json(IntegrityFile, integrityDoc{Method: integrityMethod, Chains: chains, Unchained: unchained, Gaps: gaps}); err != nil {
-		return nil, err
+		return err
 	}
 	var rules []policyRule
 	var versions []string
@@ -259,45 +303,40 @@ func Export(ctx context.Context, src *Source, o ExportOptions) (*Result, error) 
 	sum.Unchained = len(unchained)
 	sum.Verified = sum.Verified && len(unchained) == 0
 	if err := w.write(SummaryMDFile, sum.writeMarkdown); err != nil {
-		return nil, err
+		return err
 	}
 	if err := w.write(SummaryHTML, sum.writeHTML); err != nil {
-		return nil, err
+		return err
 	}
 	if o.Scenarios != nil {
-		if err := w.json(ScenariosFile, o.Scenarios); err != nil {
-			return nil, err
-		}
+		return w.json(ScenariosFile, o.Scenarios)
 	}
+	return nil
+}
 
+// sign writes the public key, the manifest of every file's hash and the
+// manifest's Ed25519 signature.
+func (w *bundleWriter) sign(o ExportOptions, database string, sum *summary, ocsfOmitted int) (Manifest, error) {
 	pub := o.Key.Public().(ed25519.PublicKey)
 	if err := w.write(PublicKeyFile, func(wr io.Writer) error { return writePublicKey(wr, pub) }); err != nil {
-		return nil, err
+		return Manifest{}, err
 	}
 	m := Manifest{Format: BundleFormat, FormatVersion: 1, CreatedAt: o.Now().UTC().Format(time.RFC3339), CollectorVersion: version.Version,
-		Database: src.Database, From: o.Filter.From.UTC().Format(time.RFC3339), To: o.Filter.To.UTC().Format(time.RFC3339),
+		Database: database, From: o.Filter.From.UTC().Format(time.RFC3339), To: o.Filter.To.UTC().Format(time.RFC3339),
 		Agent: o.Filter.Agent, Rule: o.Filter.Rule, Scenario: o.Filter.Scenario, Gateway: o.Filter.Gateway,
 		Decisions: sum.Decisions, IDSAlerts: sum.Alerts, Unparsed: sum.Unparsed, OCSFOmitted: ocsfOmitted, ChainsVerified: sum.Verified,
 		PublicKey: base64.StdEncoding.EncodeToString(pub), Files: w.files}
 	slices.SortFunc(m.Files, func(a, b FileEntry) int { return strings.Compare(a.Name, b.Name) })
 	mb, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
-		return nil, err
+		return Manifest{}, err
 	}
 	mb = append(mb, '\n')
-	if err := os.WriteFile(filepath.Join(dir, ManifestFile), mb, 0o644); err != nil {
-		return nil, err
+	if err := w.plainFile(ManifestFile, mb); err != nil {
+		return Manifest{}, err
 	}
 	sig := base64.StdEncoding.EncodeToString(ed25519.Sign(o.Key, mb)) + "\n"
-	if err := os.WriteFile(filepath.Join(dir, SignatureFile), []byte(sig), 0o644); err != nil {
-		return nil, err
-	}
-	if tarball {
-		if err := packTarGz(dir, o.Out, o.Now()); err != nil {
-			return nil, err
-		}
-	}
-	return &Result{Path: o.Out, Manifest: m, PublicKey: pub}, nil
+	return m, w.plainFile(SignatureFile, []byte(sig))
 }
 
 func emptyDir(dir string) error {
@@ -348,8 +387,10 @@ func rawBinary(b []byte) []byte {
 // bundleWriter creates the bundle's files and records their hashes as
 // they are written.
 type bundleWriter struct {
-	dir   string
-	files []FileEntry
+	dir     string
+	files   []FileEntry
+	created []string      // every path made, for abort
+	open    []*hashedFile // not closed yet, for abort
 }
 
 type hashedFile struct {
@@ -382,18 +423,42 @@ func (hf *hashedFile) Close() error {
 	if err := hf.f.Close(); err != nil {
 		return err
 	}
+	hf.w.open = slices.DeleteFunc(hf.w.open, func(o *hashedFile) bool { return o == hf })
 	hf.w.files = append(hf.w.files, FileEntry{Name: hf.name, SHA256: hex.EncodeToString(hf.h.sha.Sum(nil)), Bytes: hf.h.n})
 	return nil
 }
 
 func (w *bundleWriter) create(name string) (*hashedFile, error) {
-	f, err := os.OpenFile(filepath.Join(w.dir, name), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	path := filepath.Join(w.dir, name)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return nil, err
 	}
+	w.created = append(w.created, path)
 	hf := &hashedFile{f: f, name: name, w: w, h: hashWriter{sha: sha256.New()}}
 	hf.buf = bufio.NewWriterSize(io.MultiWriter(f, &hf.h), 256<<10)
+	w.open = append(w.open, hf)
 	return hf, nil
+}
+
+// plainFile writes a file the manifest does not list: the manifest and
+// its signature.
+func (w *bundleWriter) plainFile(name string, data []byte) error {
+	path := filepath.Join(w.dir, name)
+	w.created = append(w.created, path)
+	return os.WriteFile(path, data, 0o644)
+}
+
+// abort closes what is still open and removes every file made, after a
+// failed export.
+func (w *bundleWriter) abort() {
+	for _, hf := range w.open {
+		hf.f.Close()
+	}
+	w.open = nil
+	for _, p := range w.created {
+		os.Remove(p)
+	}
 }
 
 // gzipWriter closes the gzip stream, then the file beneath it.
@@ -426,8 +491,7 @@ func (w *bundleWriter) write(name string, fill func(io.Writer) error) error {
 		return err
 	}
 	if err := fill(f); err != nil {
-		f.f.Close()
-		return err
+		return err // abort closes it
 	}
 	return f.Close()
 }
@@ -456,6 +520,7 @@ func packTarGz(dir, out string, stamp time.Time) error {
 		return err
 	}
 	defer os.Remove(tmp)
+	defer f.Close() // on the error paths; closed and synced below otherwise
 	zw := gzip.NewWriter(f)
 	tw := tar.NewWriter(zw)
 	base := strings.TrimSuffix(filepath.Base(out), ".tar.gz")

@@ -20,6 +20,19 @@ const timeLayout = "2006-01-02T15:04:05.000000Z"
 func (e *Event) AppendJSON(dst []byte) []byte {
 	w := jsonWriter{b: append(dst, '{')}
 	w.str("event_id", AppendUUID(w.scratch[:0], e.EventID))
+	w.receipt(e)
+	w.header(e)
+	w.rule(e)
+	w.flow(e)
+	w.session(e)
+	w.l7(e)
+	w.fqdn(e)
+	w.extraAndRaw(e)
+	return append(w.b, '}')
+}
+
+// receipt: the times, where the event came in and how it parsed.
+func (w *jsonWriter) receipt(e *Event) {
 	w.time("received_at", e.ReceivedAt)
 	w.time("event_time", e.EventTime)
 	w.strs("time_source", e.TimeSource.String())
@@ -49,6 +62,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		}
 		w.b = append(w.b, ']')
 	}
+}
+
+// header: the syslog envelope.
+func (w *jsonWriter) header(e *Event) {
 	w.strs("syslog_format", e.Format.String())
 	if e.Has&HasPRI != 0 {
 		w.uint("facility", uint64(e.Facility))
@@ -60,6 +77,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	w.str("app", e.App)
 	w.str("proc_id", e.ProcID)
 	w.str("msg_id", e.MsgID)
+}
+
+// rule: the DCF rule and what the catalog says of it.
+func (w *jsonWriter) rule(e *Event) {
 	if e.Has&HasRuleUUID != 0 {
 		w.str("rule_uuid", AppendUUID(w.scratch[:0], e.RuleUUID))
 	}
@@ -81,6 +102,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		}
 		w.strs("catalog_version", x.CatalogVersion)
 	}
+}
+
+// flow: the decision and the packet's addresses, ports and TLS names.
+func (w *jsonWriter) flow(e *Event) {
 	if e.Has&HasDecryptedBy != 0 {
 		w.str("decrypted_by", AppendUUID(w.scratch[:0], e.DecryptedBy))
 	}
@@ -113,6 +138,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	w.str("payload", e.Payload)
 	w.str("sni", e.SNI)
 	w.str("url", e.URL)
+}
+
+// session: the L4 session fields.
+func (w *jsonWriter) session(e *Event) {
 	if e.Has&HasSessionID != 0 {
 		w.uint("session_id", e.SessionID)
 	}
@@ -139,6 +168,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		w.int("session_time_ns", e.SessionTime)
 	}
 	w.str("session_stage", e.SessionStage)
+}
+
+// l7: the L7 (TLS inspection, IDS) and Suricata fields.
+func (w *jsonWriter) l7(e *Event) {
 	w.str("l7_reason", e.L7Reason)
 	w.str("l7_stage", e.L7Stage)
 	if e.Has&HasIDS != 0 {
@@ -162,6 +195,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	if e.Has&HasAlertSeverity != 0 {
 		w.uint("alert_severity", uint64(e.AlertSeverity))
 	}
+}
+
+// fqdn: the legacy FQDN filter's fields.
+func (w *jsonWriter) fqdn(e *Event) {
 	w.str("fqdn_gateway", e.FQDNGateway)
 	w.str("fqdn_state", e.FQDNState)
 	w.str("fqdn_drop_reason", e.FQDNDropReason)
@@ -169,6 +206,10 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 	if e.Has&HasRepeatCount != 0 {
 		w.uint("repeat_count", uint64(e.RepeatCount))
 	}
+}
+
+// extraAndRaw: fields no column holds, and the line as received.
+func (w *jsonWriter) extraAndRaw(e *Event) {
 	if len(e.Extra) > 0 {
 		w.key("extra")
 		w.b = append(w.b, '{')
@@ -190,7 +231,6 @@ func (e *Event) AppendJSON(dst []byte) []byte {
 		w.b = base64.StdEncoding.AppendEncode(w.b, e.Raw)
 		w.b = append(w.b, '"')
 	}
-	return append(w.b, '}')
 }
 
 type jsonWriter struct {

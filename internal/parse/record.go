@@ -58,24 +58,36 @@ func (e *RecordError) Error() string {
 // "event_id" (the edge's spool id and sequence number) when it has a valid
 // one, and is kept otherwise.
 func (d *RecordDecoder) Decode(data []byte, e *Event) error {
+	var r record
+	if err := d.readObject(data, &r); err != nil {
+		return err
+	}
+	return d.apply(&r, e)
+}
+
+// record is what Decode reads from a record's members before it parses
+// the raw line again.
+type record struct {
+	raw, rawB64, flags         []byte
+	haveRaw, haveB64, haveID   bool
+	id                         UUID
+	rx                         time.Time
+	listener, transport        string
+	peerIP                     netip.Addr
+	peerPort                   uint64
+	x                          Enrichment
+	tags, srcGroups, dstGroups []string
+}
+
+// readObject walks the object's members; unknown keys and nulls are
+// skipped, the known ones checked for their type.
+func (d *RecordDecoder) readObject(data []byte, r *record) error {
 	s := jsonScanner{buf: data, out: &d.buf}
 	s.ws()
 	if s.pos >= len(data) || data[s.pos] != '{' {
 		return &RecordError{Reason: "not a JSON object"}
 	}
 	s.pos++
-	var (
-		raw, rawB64, flags       []byte
-		haveRaw, haveB64         bool
-		id                       UUID
-		haveID                   bool
-		rx                       time.Time
-		listener, transport      string
-		peerIP                   netip.Addr
-		peerPort                 uint64
-		x                        Enrichment
-		tags, srcGroups, dstGrps []string
-	)
 	for members := 0; ; members++ {
 		s.ws()
 		if s.pos >= len(data) {
@@ -113,127 +125,154 @@ func (d *RecordDecoder) Decode(data []byte, e *Event) error {
 		if v.kind == 'z' {
 			continue // null: as if absent
 		}
-		bad := func(want string) error { return &RecordError{Key: string(key), Reason: "not " + want} }
-		switch string(key) {
-		case "event_id":
-			if v.kind != '"' {
-				return bad("a string")
-			}
-			id, haveID = parseUUID(v.b)
-		case "raw":
-			if v.kind != '"' {
-				return bad("a string")
-			}
-			raw, haveRaw = v.b, true
-		case "raw_base64":
-			if v.kind != '"' {
-				return bad("a string")
-			}
-			rawB64, haveB64 = v.b, true
-		case "received_at":
-			t, err := time.Parse(time.RFC3339Nano, view(v.b))
-			if v.kind != '"' || err != nil {
-				return bad("an RFC 3339 time")
-			}
-			rx = t.UTC()
-		case "listener":
-			if listener, ok = d.str(v); !ok {
-				return bad("a string")
-			}
-		case "transport":
-			if transport, ok = d.str(v); !ok {
-				return bad("a string")
-			}
-		case "peer_ip":
-			a, err := netip.ParseAddr(view(v.b))
-			if v.kind != '"' || err != nil {
-				return bad("an IP address")
-			}
-			peerIP = a
-		case "peer_port":
-			if peerPort, ok = v.uint(65535); !ok || v.kind != 'n' {
-				return bad("a port number")
-			}
-		case "flags":
-			if v.kind != '{' || v.b[0] != '[' {
-				return bad("an array")
-			}
-			flags = v.b
-		case "rule_name", "rule_action", "scenario", "web_group", "admitting_web_group", "catalog_version", "src_workload":
-			str, ok := d.str(v)
-			if !ok {
-				return bad("a string")
-			}
-			switch string(key) {
-			case "rule_name":
-				x.RuleName = str
-			case "rule_action":
-				x.RuleAction = str
-			case "scenario":
-				x.Scenario = str
-			case "web_group":
-				x.WebGroup = str
-			case "admitting_web_group":
-				x.AdmittingWebGroup = str
-			case "catalog_version":
-				x.CatalogVersion = str
-			case "src_workload":
-				x.SrcWorkload = str
-			}
-		case "rule_priority":
-			n, ok := v.uint(1<<32 - 1)
-			if !ok || v.kind != 'n' {
-				return bad("a number")
-			}
-			x.RulePriority = uint32(n)
-		case "would_be_denied":
-			if v.kind != 't' && v.kind != 'f' {
-				return bad("true or false")
-			}
-			x.WouldBeDenied = v.kind == 't'
-		case "rule_tags", "src_groups", "dst_groups":
-			list, ok := d.list(v)
-			if !ok {
-				return bad("an array of strings")
-			}
-			switch string(key) {
-			case "rule_tags":
-				tags = list
-			case "src_groups":
-				srcGroups = list
-			case "dst_groups":
-				dstGrps = list
-			}
+		if want := d.member(key, v, r); want != "" {
+			return &RecordError{Key: string(key), Reason: "not " + want}
 		}
 	}
 	if s.ws(); s.pos < len(data) {
 		return &RecordError{Reason: "data after the object"}
 	}
-	if haveB64 {
+	return nil
+}
+
+// member keeps one member's value, or returns what its type should have
+// been.
+func (d *RecordDecoder) member(key []byte, v jsonValue, r *record) (want string) {
+	var ok bool
+	switch string(key) {
+	case "event_id":
+		if v.kind != '"' {
+			return "a string"
+		}
+		r.id, r.haveID = parseUUID(v.b)
+	case "raw":
+		if v.kind != '"' {
+			return "a string"
+		}
+		r.raw, r.haveRaw = v.b, true
+	case "raw_base64":
+		if v.kind != '"' {
+			return "a string"
+		}
+		r.rawB64, r.haveB64 = v.b, true
+	case "received_at":
+		t, err := time.Parse(time.RFC3339Nano, view(v.b))
+		if v.kind != '"' || err != nil {
+			return "an RFC 3339 time"
+		}
+		r.rx = t.UTC()
+	case "listener":
+		if r.listener, ok = d.str(v); !ok {
+			return "a string"
+		}
+	case "transport":
+		if r.transport, ok = d.str(v); !ok {
+			return "a string"
+		}
+	case "peer_ip":
+		a, err := netip.ParseAddr(view(v.b))
+		if v.kind != '"' || err != nil {
+			return "an IP address"
+		}
+		r.peerIP = a
+	case "peer_port":
+		if r.peerPort, ok = v.uint(65535); !ok || v.kind != 'n' {
+			return "a port number"
+		}
+	case "flags":
+		if v.kind != '{' || v.b[0] != '[' {
+			return "an array"
+		}
+		r.flags = v.b
+	default:
+		return d.enrichment(key, v, r)
+	}
+	return ""
+}
+
+// enrichment keeps a member the catalog added; Decode sets them on the
+// event only when catalog_version says there was a catalog.
+func (d *RecordDecoder) enrichment(key []byte, v jsonValue, r *record) (want string) {
+	x := &r.x
+	switch string(key) {
+	case "rule_name", "rule_action", "scenario", "web_group", "admitting_web_group", "catalog_version", "src_workload":
+		str, ok := d.str(v)
+		if !ok {
+			return "a string"
+		}
+		switch string(key) {
+		case "rule_name":
+			x.RuleName = str
+		case "rule_action":
+			x.RuleAction = str
+		case "scenario":
+			x.Scenario = str
+		case "web_group":
+			x.WebGroup = str
+		case "admitting_web_group":
+			x.AdmittingWebGroup = str
+		case "catalog_version":
+			x.CatalogVersion = str
+		case "src_workload":
+			x.SrcWorkload = str
+		}
+	case "rule_priority":
+		n, ok := v.uint(1<<32 - 1)
+		if !ok || v.kind != 'n' {
+			return "a number"
+		}
+		x.RulePriority = uint32(n)
+	case "would_be_denied":
+		if v.kind != 't' && v.kind != 'f' {
+			return "true or false"
+		}
+		x.WouldBeDenied = v.kind == 't'
+	case "rule_tags", "src_groups", "dst_groups":
+		list, ok := d.list(v)
+		if !ok {
+			return "an array of strings"
+		}
+		switch string(key) {
+		case "rule_tags":
+			r.tags = list
+		case "src_groups":
+			r.srcGroups = list
+		case "dst_groups":
+			r.dstGroups = list
+		}
+	}
+	return ""
+}
+
+// apply parses the raw line into e and sets on it what the record says of
+// how it was received and enriched.
+func (d *RecordDecoder) apply(r *record, e *Event) error {
+	raw := r.raw
+	if r.haveB64 {
 		from := len(d.buf)
 		var err error
-		if d.buf, err = base64.StdEncoding.AppendDecode(d.buf, rawB64); err != nil {
+		if d.buf, err = base64.StdEncoding.AppendDecode(d.buf, r.rawB64); err != nil {
 			return &RecordError{Key: "raw_base64", Reason: "not base64"}
 		}
 		raw = d.buf[from:len(d.buf):len(d.buf)]
-	} else if !haveRaw {
+	} else if !r.haveRaw {
 		return ErrNoRawLine
 	}
-	e.ReceivedAt, e.Listener, e.Transport = rx, listener, transport
+	e.ReceivedAt, e.Listener, e.Transport = r.rx, r.listener, r.transport
 	e.Peer = netip.AddrPort{}
-	if peerIP.IsValid() {
-		e.Peer = netip.AddrPortFrom(peerIP, uint16(peerPort))
+	if r.peerIP.IsValid() {
+		e.Peer = netip.AddrPortFrom(r.peerIP, uint16(r.peerPort))
 	}
-	if haveID {
-		e.EventID = id
+	if r.haveID {
+		e.EventID = r.id
 	}
 	d.p.Parse(raw, e)
-	if bytes.Contains(flags, []byte(`"listener_truncated"`)) {
+	if bytes.Contains(r.flags, []byte(`"listener_truncated"`)) {
 		e.MarkTruncated()
 	}
-	if x.CatalogVersion != "" {
-		x.Tags, x.SrcGroups, x.DstGroups = tags, srcGroups, dstGrps
-		e.Enriched = x
+	if r.x.CatalogVersion != "" {
+		r.x.Tags, r.x.SrcGroups, r.x.DstGroups = r.tags, r.srcGroups, r.dstGroups
+		e.Enriched = r.x
 	}
 	return nil
 }

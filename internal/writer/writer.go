@@ -58,10 +58,6 @@ type Writer struct {
 	parts   map[int]*partState // partitions this writer consumes now
 }
 
-// batchLinger is how long a partition's batch waits for more records after
-// its first one.
-const batchLinger = 20 * time.Millisecond
-
 // partState is what Stall and the stall metric see of a partition.
 type partState struct {
 	since    time.Time                 // assigned at
@@ -207,33 +203,14 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 	log := w.log.With().Int("partition", part).Logger()
 	label := strconv.Itoa(part)
 	chain := w.cfg.Consumer.ChainPrefix + w.cfg.Topic + "/" + label
-	state := &partState{since: time.Now()}
-	w.partsMu.Lock()
-	w.parts[part] = state
-	w.partsMu.Unlock()
-	defer func() {
-		w.partsMu.Lock()
-		if w.parts[part] == state {
-			delete(w.parts, part)
-		}
-		w.partsMu.Unlock()
-	}()
+	state, untrack := w.track(part)
+	defer untrack()
 	sink := w.openSink(ctx, chain, log)
 	if sink == nil {
 		return
 	}
 	pid := PartitionID(w.cfg.Topic, part)
-	start := committed
-	if last, ok, _ := sink.Resume(ctx, pid); ok && (start < 0 || int64(last)+1 > start) {
-		from := start
-		if from < 0 {
-			from = w.firstOffset(ctx, part)
-		}
-		w.m.skipped.Add(float64(max(int64(last)+1-from, 0)))
-		log.Info().Int64("committed", committed).Uint64("held_through", last).
-			Msg("clickhouse already holds records past the committed offset; skipping them")
-		start = int64(last) + 1
-	}
+	start := w.resumeAt(ctx, sink, pid, part, committed, log)
 	r := segkafka.NewReader(segkafka.ReaderConfig{
 		Brokers: w.cfg.Brokers, Topic: w.cfg.Topic, Partition: part, Dialer: w.dialer,
 		MinBytes: 1, MaxBytes: 4 << 20, MaxWait: time.Duration(w.cfg.Consumer.MaxWait),
@@ -248,56 +225,19 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 	cm := newCommitter(gen, w.cfg.Topic, part, w.m, log)
 	defer cm.stop()
 	dec := stream.NewDecoder(parse.NewParser(w.parse))
-	n := w.cfg.Consumer.FetchMessages
-	events := make([]parse.Event, n)
+	events := make([]parse.Event, w.cfg.Consumer.FetchMessages)
 	// Until the dedupe window is read back the partition counts as
 	// assigned and not yet reading, which Stall reports once it lasts.
-	seen := w.primeWindow(ctx, part, start, dec, log)
+	br := &batchReader{r: r, dec: dec, pid: pid, seen: w.primeWindow(ctx, part, start, dec, log), m: w.m,
+		sample: log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})}
 	state.lastRead.Store(time.Now().UnixNano())
 	state.cm.Store(cm)
 	log.Info().Int64("offset", start).Str("chain", chain).Msg("consuming partition")
 	consumed := w.m.consumed.WithLabelValues(label)
 	lag := w.m.lag.WithLabelValues(label)
-	sample := log.Sample(&zerolog.BurstSampler{Burst: 5, Period: 10 * time.Second})
 	for ctx.Err() == nil {
 		dec.Reset() // the sink copied the previous batch
-		k, read := 0, 0
-		var last int64
-		msg, err := r.FetchMessage(ctx)
-		// Once a record is in, the batch takes what else arrives within
-		// batchLinger: one deadline for the batch, not one per record (a
-		// context per record cost an eighth of the writer's CPU).
-		var lingerCtx context.Context
-		cancelLinger := func() {}
-		for err == nil {
-			ev := &events[k]
-			pos := parse.NewEventID(pid, uint64(msg.Offset))
-			ev.EventID = pos
-			ok := dec.Decode(msg.Value, msg.Time, ev)
-			origin := ev.EventID
-			ev.EventID = pos
-			last = msg.Offset
-			read++
-			switch {
-			case !ok:
-				w.m.undecodable.Inc()
-				sample.Warn().Int64("offset", msg.Offset).Bytes("error", ev.AppendError(nil)).
-					Msg("record is not a collector event; kept raw in raw_unparsed")
-				k++
-			case origin != pos && !seen.add(origin):
-				w.m.duplicates.Inc() // an edge produced it twice
-			default:
-				k++
-			}
-			if k == n || read == n {
-				break
-			}
-			if lingerCtx == nil {
-				lingerCtx, cancelLinger = context.WithTimeout(ctx, batchLinger)
-			}
-			msg, err = r.FetchMessage(lingerCtx)
-		}
-		cancelLinger()
+		k, read, last, err := br.fill(ctx, events)
 		if read == 0 {
 			if ctx.Err() == nil {
 				log.Warn().Err(err).Msg("fetch failed; retrying")
@@ -333,6 +273,39 @@ func (w *Writer) partition(ctx context.Context, gen *segkafka.Generation, part i
 	cm.flush()
 	r.Close()
 	log.Info().Int64("committed", cm.committedOffset()).Msg("partition released")
+}
+
+// track registers the partition's state for Stall until untrack.
+func (w *Writer) track(part int) (state *partState, untrack func()) {
+	state = &partState{since: time.Now()}
+	w.partsMu.Lock()
+	w.parts[part] = state
+	w.partsMu.Unlock()
+	return state, func() {
+		w.partsMu.Lock()
+		if w.parts[part] == state {
+			delete(w.parts, part)
+		}
+		w.partsMu.Unlock()
+	}
+}
+
+// resumeAt is the offset to read from: the committed one, or past it
+// when ClickHouse already holds later records (their inserts landed but
+// the commit did not), which are then skipped rather than repeated.
+func (w *Writer) resumeAt(ctx context.Context, sink *clickhouse.Sink, pid [8]byte, part int, committed int64, log zerolog.Logger) int64 {
+	last, ok, _ := sink.Resume(ctx, pid)
+	if !ok || (committed >= 0 && int64(last)+1 <= committed) {
+		return committed
+	}
+	from := committed
+	if from < 0 {
+		from = w.firstOffset(ctx, part)
+	}
+	w.m.skipped.Add(float64(max(int64(last)+1-from, 0)))
+	log.Info().Int64("committed", committed).Uint64("held_through", last).
+		Msg("clickhouse already holds records past the committed offset; skipping them")
+	return int64(last) + 1
 }
 
 // firstOffset is the oldest offset the partition still holds (0 if the
@@ -404,38 +377,6 @@ func (w *Writer) primeWindow(ctx context.Context, part int, start int64, dec *st
 	}
 	log.Debug().Int("records", n).Msg("dedupe window read back")
 	return seen
-}
-
-// window remembers the last size edge ids.
-type window struct {
-	size int
-	ids  map[parse.UUID]struct{}
-	ring []parse.UUID
-	next int
-}
-
-func newWindow(size int) *window {
-	size = max(size, 0)
-	return &window{size: size, ids: make(map[parse.UUID]struct{}, size)}
-}
-
-// add reports whether id is new, remembering it.
-func (w *window) add(id parse.UUID) bool {
-	if w.size == 0 {
-		return true
-	}
-	if _, dup := w.ids[id]; dup {
-		return false
-	}
-	if len(w.ring) < w.size {
-		w.ring = append(w.ring, id)
-	} else {
-		delete(w.ids, w.ring[w.next])
-		w.ring[w.next] = id
-		w.next = (w.next + 1) % w.size
-	}
-	w.ids[id] = struct{}{}
-	return true
 }
 
 func (w *Writer) openSink(ctx context.Context, chain string, log zerolog.Logger) *clickhouse.Sink {
