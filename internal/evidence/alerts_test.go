@@ -1,7 +1,6 @@
 package evidence
 
 import (
-	"encoding/binary"
 	"encoding/json"
 	"net/netip"
 	"os"
@@ -28,7 +27,7 @@ func TestExportSummarisesIDSAlerts(t *testing.T) {
 	alerts, blocked := 0, 0
 	for i, l := range testcorpus.All() {
 		var e parse.Event
-		binary.BigEndian.PutUint64(e.EventID[8:], uint64(i+1))
+		e.EventID = parse.NewEventID(e.EventID.Origin(), uint64(i+1))
 		e.ReceivedAt, e.Listener, e.Transport = rx, "tcp", "tcp"
 		e.Peer = netip.MustParseAddrPort("10.1.0.5:41000")
 		p.Parse(l.Message, &e)

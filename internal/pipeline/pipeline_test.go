@@ -2,7 +2,6 @@ package pipeline
 
 import (
 	"context"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -49,7 +48,7 @@ func (m *memSink) Write(_ context.Context, evs []parse.Event, durable func()) er
 		return errors.New("temporarily unavailable")
 	}
 	for i := range evs {
-		m.seqs = append(m.seqs, binary.BigEndian.Uint64(evs[i].EventID[8:]))
+		m.seqs = append(m.seqs, evs[i].EventID.Seq())
 		m.ids = append(m.ids, evs[i].EventID)
 	}
 	if m.hold {

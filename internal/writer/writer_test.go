@@ -2,7 +2,6 @@ package writer
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"strconv"
@@ -36,7 +35,7 @@ func records(n int) []segkafka.Message {
 	var e parse.Event
 	for i := range out {
 		e.EventID = parse.UUID{0: 0xed, 1: 0x9e}
-		binary.BigEndian.PutUint64(e.EventID[8:], uint64(i))
+		e.EventID = parse.NewEventID(e.EventID.Origin(), uint64(i))
 		e.ReceivedAt, e.Listener, e.Transport = rx.Add(time.Duration(i)*time.Millisecond), "tcp", "tcp"
 		e.Peer = netip.MustParseAddrPort("10.1.0.5:41000")
 		p.Parse(lines[i%len(lines)].Message, &e)

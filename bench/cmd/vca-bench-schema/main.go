@@ -9,7 +9,6 @@ package main
 
 import (
 	"context"
-	"encoding/binary"
 	"flag"
 	"fmt"
 	"net/netip"
@@ -236,7 +235,7 @@ func makeEvents(n int) []parse.Event {
 	for i := range events {
 		e := &events[i]
 		e.EventID = parse.UUID{0: 0x5c}
-		binary.BigEndian.PutUint64(e.EventID[8:], uint64(i))
+		e.EventID = parse.NewEventID(e.EventID.Origin(), uint64(i))
 		e.ReceivedAt, e.Listener, e.Transport = now.Add(time.Duration(i)*10*time.Microsecond), "tcp", "tcp"
 		e.Peer = netip.MustParseAddrPort("10.20.0.5:41000")
 		p.Parse(pool.Line(nil, i, uint64(i+1)), e)

@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"encoding/binary"
 	"os"
 	"syscall"
 	"testing"
@@ -54,7 +53,7 @@ func BenchmarkInsert100k(b *testing.B) {
 		for range 100 {
 			for i := range chunk {
 				next++
-				binary.BigEndian.PutUint64(chunk[i].EventID[8:], next)
+				chunk[i].EventID = parse.NewEventID(chunk[i].EventID.Origin(), next)
 			}
 			if err := s.Write(context.Background(), chunk, func() {}); err != nil {
 				b.Fatal(err)

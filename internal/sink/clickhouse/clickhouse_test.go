@@ -3,7 +3,6 @@ package clickhouse
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -103,7 +102,7 @@ func corpusEvents(t testing.TB, firstID uint64) []parse.Event {
 	rx := time.Now().UTC().Truncate(time.Millisecond).Add(-time.Hour)
 	for i, l := range lines {
 		e := &events[i]
-		binary.BigEndian.PutUint64(e.EventID[8:], firstID+uint64(i))
+		e.EventID = parse.NewEventID(e.EventID.Origin(), firstID+uint64(i))
 		e.ReceivedAt = rx.Add(time.Duration(i) * time.Millisecond)
 		e.Listener, e.Transport = "tcp", "tcp"
 		e.Peer = netip.MustParseAddrPort("10.1.0.5:41000")

@@ -1,7 +1,6 @@
 package clickhouse
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"testing"
 	"time"
@@ -28,7 +27,7 @@ func benchEvents(b *testing.B) []parse.Event {
 		}
 	}
 	for i := range out {
-		binary.BigEndian.PutUint64(out[i].EventID[8:], uint64(i))
+		out[i].EventID = parse.NewEventID(out[i].EventID.Origin(), uint64(i))
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package clickhouse
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
@@ -74,7 +73,7 @@ func TestManyChainsThroughOneStoreAllBecomeDurable(t *testing.T) {
 				copy(batch, events)
 				for i := range batch {
 					batch[i].EventID = parse.UUID{0: byte(c + 1)}
-					binary.BigEndian.PutUint64(batch[i].EventID[8:], uint64(w*len(events)+i))
+					batch[i].EventID = parse.NewEventID(batch[i].EventID.Origin(), uint64(w*len(events)+i))
 				}
 				if err := s.Write(ctx, batch, func() { durable[c].Add(1) }); err != nil {
 					t.Error(err)
@@ -145,7 +144,7 @@ func TestALaterBatchStoredFirstIsRecordedAfterTheEarlierOne(t *testing.T) {
 			batch := slices.Clone(events)
 			for i := range batch {
 				batch[i].EventID = parse.UUID{0: chain[0]}
-				binary.BigEndian.PutUint64(batch[i].EventID[8:], uint64(w*len(events)+i))
+				batch[i].EventID = parse.NewEventID(batch[i].EventID.Origin(), uint64(w*len(events)+i))
 			}
 			if err := sinks[chain].Write(ctx, batch, func() { durable[w].Add(1) }); err != nil {
 				t.Fatal(err)
