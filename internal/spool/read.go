@@ -34,71 +34,103 @@ const (
 
 // Next fills b with the next records, waiting for appends. It returns
 // io.EOF once the writer is closed and everything was read, or ctx's error.
+//
+// Like a write-ahead log's reader, it takes the lock only to learn which
+// durable region of its segment comes next and, afterwards, to move past
+// what it decoded; reading the file and decoding the records happen
+// without it, so appends and commits never wait for a read.
 func (s *Spool) Next(ctx context.Context, b *Batch) error {
 	b.Reset()
 	want := readBytes
 	for {
-		s.mu.Lock()
-		sg := s.readerSegmentLocked()
-		if sg != nil && s.roff < sg.synced {
-			off, n := s.roff, min(sg.synced-s.roff, int64(want))
-			s.mu.Unlock()
-			if sg.r == nil {
-				f, err := os.Open(sg.path)
-				if err != nil {
-					s.mu.Lock()
-					gone := sg.gone // dropped meanwhile: the next round moves on
-					s.mu.Unlock()
-					if gone {
-						continue
-					}
-					return fmt.Errorf("spool: open %s: %w", sg.path, err)
+		rg, err := s.nextRegion(ctx, want)
+		if err != nil {
+			return err
+		}
+		sg := rg.sg
+		if sg.r == nil { // only the reader touches sg.r
+			f, err := os.Open(sg.path)
+			if err != nil {
+				s.mu.Lock()
+				gone := sg.gone // dropped meanwhile: the next round moves on
+				s.mu.Unlock()
+				if gone {
+					continue
 				}
-				sg.r = f
+				return fmt.Errorf("spool: open %s: %w", sg.path, err)
 			}
-			if cap(b.buf) < int(n) {
-				b.buf = make([]byte, n)
-			}
-			buf := b.buf[:n]
-			got, err := sg.r.ReadAt(buf, off)
-			s.mu.Lock()
-			if sg.gone || s.rseg != sg || s.roff != off {
-				s.mu.Unlock()
-				continue
-			}
-			if err != nil && got < int(n) {
-				s.mu.Unlock()
-				return fmt.Errorf("spool: read %s: %w", sg.path, err)
-			}
-			grow := s.decodeLocked(sg, buf, b)
+			sg.r = f
+		}
+		if cap(b.buf) < int(rg.n) {
+			b.buf = make([]byte, rg.n)
+		}
+		buf := b.buf[:rg.n]
+		got, rerr := sg.r.ReadAt(buf, rg.off)
+		var d decoded
+		if rerr == nil || got == int(rg.n) {
+			d = decodeRegion(buf, rg.next, b, s.names)
+		}
+
+		s.mu.Lock()
+		if sg.gone || s.rseg != sg || s.roff != rg.off || s.rnext != rg.next {
+			s.mu.Unlock() // drop_oldest moved the reader meanwhile
+			b.Reset()
+			continue
+		}
+		if rerr != nil && got < int(rg.n) {
+			s.mu.Unlock()
+			return fmt.Errorf("spool: read %s: %w", sg.path, rerr)
+		}
+		switch {
+		case d.corrupt != nil:
+			s.skipCorruptLocked(sg, b, d.used, d.corrupt)
+			s.mu.Unlock()
 			if len(b.Records) > 0 {
-				s.mu.Unlock()
 				return nil
 			}
-			if s.roff != off { // a damaged record was skipped
-				s.mu.Unlock()
-				want = readBytes
-				continue
-			}
-			if grow > 0 && int64(grow) <= sg.synced-off {
-				s.mu.Unlock()
-				want = grow // one record larger than a read
-				continue
-			}
+			want = readBytes
+		case len(b.Records) > 0:
+			s.finishDecodeLocked(sg, b, d.used)
+			s.mu.Unlock()
+			return nil
+		case d.grow > 0 && int64(d.grow) <= sg.synced-rg.off:
+			s.mu.Unlock()
+			want = d.grow // one record larger than a read
+		case sg != s.active() || s.closed:
 			// The durable prefix ends inside a record. Appends write whole
 			// records, so only a segment still being written may look like
 			// this; anywhere else the record is damaged.
-			if sg != s.active() || s.closed {
-				s.skipCorruptLocked(sg, b, 0, errShort)
-				s.mu.Unlock()
-				want = readBytes
-				continue
-			}
+			s.skipCorruptLocked(sg, b, 0, errShort)
+			s.mu.Unlock()
+			want = readBytes
+		default:
 			s.mu.Unlock()
 			if err := s.waitData(ctx); err != nil {
 				return err
 			}
-			continue
+		}
+	}
+}
+
+// region is a durable stretch of the reader's segment: taken under the
+// lock, read and decoded without it.
+type region struct {
+	sg   *segment
+	off  int64  // the reader's offset in sg
+	n    int64  // bytes to read, all of them durable
+	next uint64 // sequence number of the record at off
+}
+
+// nextRegion returns the next durable region to read, at most want
+// bytes, moving past fully read segments and waiting for appends.
+func (s *Spool) nextRegion(ctx context.Context, want int) (region, error) {
+	for {
+		s.mu.Lock()
+		sg := s.readerSegmentLocked()
+		if sg != nil && s.roff < sg.synced {
+			rg := region{sg: sg, off: s.roff, n: min(sg.synced-s.roff, int64(want)), next: s.rnext}
+			s.mu.Unlock()
+			return rg, nil
 		}
 		if sg != nil && sg != s.active() && sg.synced == sg.size {
 			s.advanceLocked()
@@ -108,10 +140,10 @@ func (s *Spool) Next(ctx context.Context, b *Batch) error {
 		closed := s.closed && (sg == nil || sg.synced == sg.size)
 		s.mu.Unlock()
 		if closed {
-			return io.EOF
+			return region{}, io.EOF
 		}
 		if err := s.waitData(ctx); err != nil {
-			return err
+			return region{}, err
 		}
 	}
 }
@@ -179,30 +211,36 @@ func (s *Spool) advanceLocked() {
 	s.rseg, s.rnext, s.roff = nx, nx.first, segmentHeader
 }
 
-// decodeLocked decodes the records in buf (read at the reader's offset)
-// into b and advances the reader. It returns the read size needed when not
-// even the first record fit in buf.
-func (s *Spool) decodeLocked(sg *segment, buf []byte, b *Batch) (grow int) {
-	p := 0
+// decoded is what decoding a region gave: the bytes of whole records
+// decoded into the batch; when not even one record fit, the read size it
+// needs; a damaged record at used.
+type decoded struct {
+	used    int
+	grow    int
+	corrupt error
+}
+
+// decodeRegion decodes the records in buf, the first of them numbered
+// next, into b. It needs no lock: names is the reader's own.
+func decodeRegion(buf []byte, next uint64, b *Batch, names map[string]string) (d decoded) {
 	for len(b.Records) < readRecords {
 		var r Record
-		n, err := decodeRecord(buf[p:], &r, s.names)
+		n, err := decodeRecord(buf[d.used:], &r, names)
 		if err == errShort {
-			if p == 0 && len(buf) >= recordHeader {
-				grow = recordHeader + int(binary.LittleEndian.Uint32(buf))
+			if d.used == 0 && len(buf) >= recordHeader {
+				d.grow = recordHeader + int(binary.LittleEndian.Uint32(buf))
 			}
-			break
+			return d
 		}
 		if err != nil {
-			s.skipCorruptLocked(sg, b, p, err)
-			return 0
+			d.corrupt = err
+			return d
 		}
-		r.Seq = s.rnext + uint64(len(b.Records))
+		r.Seq = next + uint64(len(b.Records))
 		b.Records = append(b.Records, r)
-		p += n
+		d.used += n
 	}
-	s.finishDecodeLocked(sg, b, p)
-	return grow
+	return d
 }
 
 // skipCorruptLocked handles a damaged record at buf offset p: nothing after
