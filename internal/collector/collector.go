@@ -119,10 +119,12 @@ func (c *Collector) Run(ctx context.Context) error {
 	defer stopWatching()
 	go c.enricher.Watch(watchCtx)
 	if err := startAll(ctx, c.parts); err != nil {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Duration(c.cfg.ShutdownTimeout))
+		defer cancel()
 		if c.adminLn != nil {
 			c.adminLn.Close()
 		}
-		return err
+		return errors.Join(err, shutdownAll(sctx, c.parts))
 	}
 	if c.admin != nil {
 		go c.admin.Serve(c.adminLn)

@@ -18,13 +18,13 @@ type component interface {
 	Stall(after time.Duration) error
 }
 
-// startAll starts the components in order. When one fails, those already
-// started are shut down in reverse and the error names the one that failed.
+// startAll starts the components in order and stops at the first that
+// fails, naming it; the caller then shuts them all down (Shutdown is safe
+// on those that never started).
 func startAll(ctx context.Context, parts []component) error {
-	for i, p := range parts {
+	for _, p := range parts {
 		if err := p.Start(ctx); err != nil {
-			err = fmt.Errorf("starting the %s: %w", p.Name(), err)
-			return errors.Join(err, shutdownAll(ctx, parts[:i]))
+			return fmt.Errorf("starting the %s: %w", p.Name(), err)
 		}
 	}
 	return nil

@@ -45,9 +45,10 @@ func TestPartsStartInOrderAndStopInReverse(t *testing.T) {
 		wantErr string
 	}{
 		{"all start", "", []string{"start writer", "start receiver", "shutdown receiver", "shutdown writer"}, ""},
-		{"the second fails: the first is shut down, nothing after it starts", "receiver",
-			[]string{"start writer", "start receiver", "shutdown writer"}, "starting the receiver: address in use"},
-		{"the first fails: nothing else starts", "writer", []string{"start writer"}, "starting the writer: address in use"},
+		{"the second fails: all are shut down in reverse", "receiver",
+			[]string{"start writer", "start receiver", "shutdown receiver", "shutdown writer"}, "starting the receiver: address in use"},
+		{"the first fails: nothing after it starts, all are shut down", "writer",
+			[]string{"start writer", "shutdown receiver", "shutdown writer"}, "starting the writer: address in use"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var log []string
@@ -55,10 +56,7 @@ func TestPartsStartInOrderAndStopInReverse(t *testing.T) {
 			for _, n := range []string{"writer", "receiver"} {
 				parts = append(parts, &part{name: n, failStart: n == tc.fail, log: &log})
 			}
-			err := startAll(context.Background(), parts)
-			if err == nil {
-				err = shutdownAll(context.Background(), parts)
-			}
+			err := errors.Join(startAll(context.Background(), parts), shutdownAll(context.Background(), parts))
 			if fmt.Sprint(err) != fmt.Sprint(errorOrNil(tc.wantErr)) {
 				t.Errorf("error %v, want %q", err, tc.wantErr)
 			}
