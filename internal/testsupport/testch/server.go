@@ -120,7 +120,7 @@ func restartablePort(t testing.TB, n int) int {
 func (s *Server) Start() {
 	s.t.Helper()
 	_, file, _, _ := runtime.Caller(0)
-	script := filepath.Join(filepath.Dir(file), "..", "..", "scripts", "start-clickhouse.sh")
+	script := filepath.Join(filepath.Dir(file), "..", "..", "..", "scripts", "start-clickhouse.sh")
 	out, err := exec.Command(script, append([]string{s.dir, strconv.Itoa(s.port)}, s.flags...)...).CombinedOutput()
 	if err != nil {
 		s.t.Fatalf("start clickhouse: %v\n%s", err, out)
